@@ -1,0 +1,50 @@
+"""Shape the generated tree for the chosen driver and connection strategy.
+
+The template keeps what every variant shares in the project tree itself and
+what differs in layers under ``_variants/``: each layer is a folder that
+mirrors the project tree. The layers the choice needs are copied over the
+shared tree in order (a later layer's file replaces an earlier one's), then
+``_variants/`` is removed, so only the chosen variant is left.
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
+CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
+
+VARIANTS = Path("_variants")
+
+# The manifest: which layers each driver owns, applied in this order.
+LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
+    "asyncpg": ("async", "asyncpg"),
+}
+
+
+def layers_for(driver: str, strategy: str) -> list[str]:
+    """The driver's layers, then the driver-and-strategy layer where one exists."""
+    layers = list(LAYERS_BY_DRIVER[driver])
+    layers.append(f"{driver}-{strategy}")
+    return [layer for layer in layers if (VARIANTS / layer).is_dir()]
+
+
+def apply_layer(layer: Path, project: Path) -> None:
+    shutil.copytree(layer, project, dirs_exist_ok=True)
+
+
+def remove_variants() -> None:
+    shutil.rmtree(VARIANTS)
+
+
+def main() -> int:
+    project = Path.cwd()
+    for layer in layers_for(DB_DRIVER, CONNECTION_STRATEGY):
+        apply_layer(VARIANTS / layer, project)
+    remove_variants()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The asyncpg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+
+from .schemas import PoolStats
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Connection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    Pool = asyncpg.Pool[asyncpg.Record]
+else:
+    Connection, Pool = asyncpg.pool.PoolConnectionProxy, asyncpg.Pool
+
+# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # no connection within DB_POOL_TIMEOUT, or the server stopped answering
+    asyncpg.PostgresConnectionError,  # the connection was lost
+    asyncpg.exceptions.OperatorInterventionError,  # statement timeout, shutdown, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, out of memory or disk
+)
+CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError)
+
+
+class Database:
+    """The pool, with the request-sized operations the app needs."""
+
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self._pool = pool
+        self._acquire_timeout = settings.db_pool_timeout
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection from the pool, given back on every path."""
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                yield connection
+        except CONNECTION_LOST:
+            # asyncpg does not test idle connections before lending them: after a server restart
+            # each would fail once. Expire them all so the pool reconnects instead.
+            await self._pool.expire_connections()
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+    def stats(self) -> PoolStats:
+        size, idle = self._pool.get_size(), self._pool.get_idle_size()
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            min_size=self._pool.get_min_size(),
+            max_size=self._pool.get_max_size(),
+        )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
+    logger.info(
+        "opening asyncpg pool (%d..%d connections) to %s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        settings.database_url_for_logs,
+    )
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(),
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_connect_timeout,
+        # The server cancels a statement at this limit; the client gives up a little later
+        # in case the server itself stops answering.
+        command_timeout=settings.db_statement_timeout + settings.db_connect_timeout,
+        server_settings={
+            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
+            "application_name": "{{ cookiecutter.project_slug }}",
+        },
+    )
+    try:
+        yield Database(pool, settings)
+    finally:
+        logger.info("closing asyncpg pool")
+        await pool.close()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.state.db
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def read_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.connection() as connection:
+        yield connection
+
+
+async def write_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.transaction() as connection:
+        yield connection
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
+ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
+WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]

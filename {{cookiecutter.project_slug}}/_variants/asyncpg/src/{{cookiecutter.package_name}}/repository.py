@@ -1,0 +1,88 @@
+"""SQL for items. Every value is a bound parameter."""
+
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends
+
+from .database import Connection, ReadConnection, WriteConnection
+from .errors import NameTaken
+from .schemas import Item, ItemCreate, ItemUpdate
+
+
+class ItemRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def create(self, item: ItemCreate) -> Item:
+        try:
+            row = await self._connection.fetchrow(
+                """
+                INSERT INTO items (name, description) VALUES ($1, $2)
+                RETURNING id, name, description, created_at
+                """,
+                item.name,
+                item.description,
+            )
+        except asyncpg.UniqueViolationError as error:
+            raise NameTaken(item.name) from error
+        assert row is not None
+        return Item.model_validate(dict(row))
+
+    async def list(self, *, limit: int, offset: int) -> list[Item]:
+        rows = await self._connection.fetch(
+            """
+            SELECT id, name, description, created_at FROM items
+             ORDER BY created_at DESC, id DESC
+             LIMIT $1 OFFSET $2
+            """,
+            limit,
+            offset,
+        )
+        return [Item.model_validate(dict(row)) for row in rows]
+
+    async def get(self, item_id: int) -> Item | None:
+        row = await self._connection.fetchrow(
+            "SELECT id, name, description, created_at FROM items WHERE id = $1",
+            item_id,
+        )
+        return None if row is None else Item.model_validate(dict(row))
+
+    async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
+        fields = changes.model_fields_set
+        try:
+            row = await self._connection.fetchrow(
+                """
+                UPDATE items
+                   SET name = CASE WHEN $2 THEN $3 ELSE name END,
+                       description = CASE WHEN $4 THEN $5 ELSE description END
+                 WHERE id = $1
+                RETURNING id, name, description, created_at
+                """,
+                item_id,
+                "name" in fields,
+                changes.name,
+                "description" in fields,
+                changes.description,
+            )
+        except asyncpg.UniqueViolationError as error:
+            raise NameTaken(changes.name or "") from error
+        return None if row is None else Item.model_validate(dict(row))
+
+    async def delete(self, item_id: int) -> bool:
+        deleted = await self._connection.fetchval(
+            "DELETE FROM items WHERE id = $1 RETURNING id", item_id
+        )
+        return deleted is not None
+
+
+def items_reader(connection: ReadConnection) -> ItemRepository:
+    return ItemRepository(connection)
+
+
+def items_writer(connection: WriteConnection) -> ItemRepository:
+    return ItemRepository(connection)
+
+
+ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
+ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]

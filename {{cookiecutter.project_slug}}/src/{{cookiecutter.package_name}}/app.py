@@ -1,0 +1,26 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import database
+from .errors import install_error_handlers
+from .routes import health, items
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
+        async with database.open_database(settings) as db:
+            yield {"db": db}
+
+    app = FastAPI(title={{ cookiecutter.project_name | tojson }}, lifespan=lifespan)
+    install_error_handlers(app, unavailable=database.UNAVAILABLE, conflicts=database.CONFLICTS)
+    app.include_router(health.router)
+    app.include_router(items.router)
+    return app

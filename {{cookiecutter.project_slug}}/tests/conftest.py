@@ -1,0 +1,86 @@
+"""Fixtures: a real PostgreSQL (TEST_DATABASE_URL's server, else an embedded one), a migrated
+database of the suite's own on it, and the app served in-process with its real lifespan."""
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.embedded import embedded_server
+from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from .postgres import psql, scratch_database
+
+APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server the suite may create databases on."""
+    given = os.environ.get("TEST_DATABASE_URL", "")
+    if given:
+        yield given
+        return
+    with embedded_server(tmp_path_factory.mktemp("postgres") / "data", keep_data=False) as server:
+        yield server.get_uri()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    with scratch_database(server_url) as url:
+        upgrade_to_head(url)
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _empty_items(database_url: str) -> None:
+    psql(database_url, "TRUNCATE items RESTART IDENTITY")
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test: small and quick to time out, whatever the environment says."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+{%- if cookiecutter.connection_strategy != "per_request" %}
+        "db_pool_min_size": 1,
+        "db_pool_max_size": 4,
+        "db_pool_timeout": 2.0,
+{%- endif %}
+        "db_connect_timeout": 2.0,
+        "db_statement_timeout": 5.0,
+    }
+    values.update(overrides)
+    return Settings.model_validate(values)  # validated as given, not read from the environment
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[AsyncClient]:
+    """The app with its lifespan run, and an HTTP client that calls it in-process."""
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
+    async with serve(settings) as client:
+        yield client
+
+
+@pytest.fixture
+def project_dir() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,117 @@
+"""The PostgreSQL servers the tests run against, driven with `psql` so that the checks do not
+depend on the driver under test."""
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from {{ cookiecutter.package_name }}.embedded import BIN_DIR, PostgresServer
+
+PSQL = BIN_DIR / "psql"
+
+
+def with_database(url: str, database: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def psql(url: str, sql: str) -> str:
+    """Run SQL through psql and return its unaligned output."""
+    result = subprocess.run(
+        [str(PSQL), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"psql failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+@contextmanager
+def scratch_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server for the block; dropped afterwards."""
+    name = f"test_{{ cookiecutter.package_name }}_{secrets.token_hex(4)}"
+    psql(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        psql(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def table_locked(url: str, table: str = "items", seconds: float = 30) -> Iterator[None]:
+    """Another session holds an exclusive lock on the table, so every query on it waits."""
+    locker = f"test-locker-{secrets.token_hex(4)}"
+    process = subprocess.Popen(
+        [
+            str(PSQL),
+            "-X",
+            "-q",
+            "-d",
+            url,
+            "-c",
+            f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds});",
+        ],
+        env={**os.environ, "PGAPPNAME": locker},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: (
+                psql(
+                    url,
+                    f"SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    f"WHERE a.application_name = '{locker}' AND l.relation = '{table}'::regclass "
+                    "AND l.granted",
+                )
+                == "1"
+            ),
+            what=f"the lock on {table}",
+        )
+        yield
+    finally:
+        psql(
+            url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE application_name = '{locker}'",
+        )
+        process.wait(timeout=10)
+
+
+def connections_of(url: str, application_name: str) -> list[str]:
+    """The states of the server connections an application holds."""
+    states = psql(
+        url,
+        "SELECT coalesce(state, '') FROM pg_stat_activity "
+        f"WHERE application_name = '{application_name}' AND pid <> pg_backend_pid()",
+    )
+    return states.splitlines()
+
+
+def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def stop_embedded(server: PostgresServer) -> None:
+    """Shut the server down the way an operator would (fast mode: sessions are ended)."""
+    subprocess.run(
+        [str(BIN_DIR / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "stop"],
+        user=server.system_user,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def start_embedded(server: PostgresServer) -> None:
+    server.ensure_postgres_running()

@@ -1,0 +1,74 @@
+"""Connections are given back on every path; waiting is bounded and answered 503."""
+
+import asyncio
+import time
+
+from httpx import AsyncClient
+
+from .conftest import APPLICATION_NAME, make_settings, serve
+from .postgres import connections_of, psql, table_locked
+
+
+async def failing_and_succeeding_requests(client: AsyncClient, database_url: str) -> None:
+    """Every kind of answer the items API gives, each path once."""
+    item = (await client.post("/items", json={"name": "lamp"})).json()
+    assert (await client.post("/items", json={"name": "lamp"})).status_code == 409
+    assert (await client.post("/items", json={"name": ""})).status_code == 422
+    assert (await client.get("/items/424242")).status_code == 404
+    assert (await client.patch("/items/424242", json={"name": "x"})).status_code == 404
+    assert (await client.delete("/items/424242")).status_code == 404
+    assert (await client.get(f"/items/{item['id']}")).status_code == 200
+    assert (await client.get("/items")).status_code == 200
+    assert (await client.delete(f"/items/{item['id']}")).status_code == 204
+    assert psql(database_url, "SELECT count(*) FROM items") == "0"
+
+
+async def test_every_connection_is_given_back(database_url: str) -> None:
+    settings = make_settings(
+        database_url, db_pool_min_size=1, db_pool_max_size=2, db_pool_timeout=1
+    )
+    async with serve(settings) as client:
+        for _ in range(5):  # more rounds than the pool has connections: a leak would starve it
+            await failing_and_succeeding_requests(client, database_url)
+
+        pool = (await client.get("/health/ready")).json()["pool"]
+        states = connections_of(database_url, APPLICATION_NAME)
+
+    assert pool["in_use"] == 0
+    assert pool["idle"] == pool["size"] <= 2
+    assert set(states) <= {"idle"}, f"connections left busy or in a transaction: {states}"
+
+
+async def test_exhausted_pool_answers_503_after_the_pool_timeout(database_url: str) -> None:
+    settings = make_settings(
+        database_url, db_pool_min_size=1, db_pool_max_size=1, db_pool_timeout=0.5
+    )
+    async with serve(settings) as client:
+        with table_locked(database_url):
+            holder = asyncio.create_task(client.get("/items"))  # takes the only connection, waits
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            response = await client.get("/items/1")
+            waited = time.monotonic() - started
+        held = await holder
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert "detail" in response.json()
+        assert 0.4 <= waited < 3, waited
+        assert held.status_code == 200
+        assert (await client.get("/health/ready")).status_code == 200
+
+
+async def test_statement_timeout_answers_503(database_url: str) -> None:
+    settings = make_settings(database_url, db_statement_timeout=0.5)
+    async with serve(settings) as client:
+        with table_locked(database_url):
+            started = time.monotonic()
+            response = await client.get("/items")
+            waited = time.monotonic() - started
+
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert waited < 3, waited
+        assert (await client.get("/items")).status_code == 200

@@ -1,0 +1,27 @@
+"""Liveness and readiness."""
+
+from httpx import AsyncClient
+
+
+async def test_liveness_answers_ok(client: AsyncClient) -> None:
+    response = await client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readiness_reports_the_database_and_pool(client: AsyncClient) -> None:
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+{%- if cookiecutter.connection_strategy == "per_request" %}
+    assert body["pool"] is None
+{%- else %}
+    pool = body["pool"]
+    assert pool["in_use"] == 0
+    assert pool["max_size"] == 4
+    assert 1 <= pool["size"] <= 4
+    assert pool["idle"] == pool["size"]
+{%- endif %}

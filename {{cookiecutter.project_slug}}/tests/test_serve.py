@@ -1,0 +1,96 @@
+"""`python -m {{ cookiecutter.package_name }}` serves the API, and never logs the password."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from .postgres import psql
+
+PASSWORD = "s3cret-Pa55word"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0] or "postgres"
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{hostport}"))
+
+
+@contextmanager
+def service(cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """The service as a user starts it, in its own process; stopped with SIGTERM afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}"],
+        cwd=cwd,
+        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "debug", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()[0]
+            try:
+                if httpx.get(f"{base_url}/health/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the service did not become ready"
+            time.sleep(0.1)
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_serves_on_database_url_and_never_logs_the_password(
+    database_url: str, tmp_path: Path
+) -> None:
+    url = with_password(database_url, PASSWORD)
+    with service(tmp_path, DATABASE_URL=url) as (base_url, process):
+        created = httpx.post(f"{base_url}/items", json={"name": "lamp"})
+        duplicate = httpx.post(f"{base_url}/items", json={"name": "lamp"})
+        psql(database_url, "ALTER TABLE items RENAME TO items_away")  # an error path that logs
+        try:
+            broken = httpx.get(f"{base_url}/items")
+        finally:
+            psql(database_url, "ALTER TABLE items_away RENAME TO items")
+    output = process.communicate()[0]
+
+    assert (created.status_code, duplicate.status_code, broken.status_code) == (201, 409, 500)
+    assert PASSWORD not in broken.text
+    assert PASSWORD not in output
+    assert ":***@" in output
+    assert process.returncode in (0, 128 + signal.SIGTERM)
+
+
+def test_starts_an_embedded_postgresql_when_database_url_is_empty(tmp_path: Path) -> None:
+    with service(tmp_path, DATABASE_URL="") as (base_url, process):
+        assert httpx.post(f"{base_url}/items", json={"name": "lamp"}).status_code == 201
+        assert httpx.get(f"{base_url}/items").json()[0]["name"] == "lamp"
+    output = process.communicate()[0]
+
+    assert (tmp_path / ".pgdata" / "PG_VERSION").exists()
+    assert "embedded PostgreSQL" in output
+    assert "embedded PostgreSQL stopped" in output
+    assert not (tmp_path / ".pgdata" / "postmaster.pid").exists(), "the server was left running"
