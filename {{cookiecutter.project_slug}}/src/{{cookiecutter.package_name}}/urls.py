@@ -20,5 +20,5 @@ def hide_password(url: str) -> str:
 
 
 def with_scheme(url: str, scheme: str) -> str:
-    """The same URL with another scheme, e.g. ``postgresql+psycopg`` for SQLAlchemy."""
+    """The same URL with another scheme, such as the ``dialect+driver`` form SQLAlchemy wants."""
     return urlunsplit(urlsplit(url)._replace(scheme=scheme))

@@ -1,0 +1,61 @@
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .baking import checked_context, combination_id, combinations, run
+
+
+class Bake:
+    """A baked project, synced once and shared by the tests of its combination."""
+
+    def __init__(self, context: dict[str, str], path: Path) -> None:
+        self.context = context
+        self.path = path
+        self.package = path.name.replace("-", "_")
+        self._synced = False
+
+    def sync(self) -> None:
+        if not self._synced:
+            run(["uv", "sync", "--quiet"], self.path)
+            self._synced = True
+
+    def uv_run(self, *command: str, timeout: float = 900, **env: str) -> str:
+        self.sync()
+        return run(["uv", "run", "--no-sync", *command], self.path, timeout=timeout, **env)
+
+
+@pytest.fixture(scope="session")
+def bake_cache(cookies_session: Any) -> dict[str, Bake]:
+    return {}
+
+
+@pytest.fixture(scope="session")
+def bake(cookies_session: Any, bake_cache: dict[str, Bake]) -> Any:
+    """Bake a combination (once per session and worker)."""
+
+    def _bake(context: dict[str, str]) -> Bake:
+        key = combination_id(context)
+        if key not in bake_cache:
+            result = cookies_session.bake(extra_context=checked_context(dict(context)))
+            assert result.exit_code == 0, result.exception
+            bake_cache[key] = Bake(context, Path(result.project_path))
+        return bake_cache[key]
+
+    return _bake
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests that take `combination` run once for every combination, grouped per worker."""
+    if "combination" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "combination",
+            [
+                pytest.param(
+                    context,
+                    id=combination_id(context),
+                    marks=pytest.mark.xdist_group(combination_id(context)),
+                )
+                for context in combinations()
+            ],
+        )

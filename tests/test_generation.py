@@ -1,0 +1,106 @@
+"""Every combination bakes into one clean project that lints, type-checks and passes its suite."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from .baking import TEMPLATE_KEYS, combinations
+
+# Text that betrays code of another driver or strategy, per choice: none may be in its bakes.
+FOREIGN_TO_DRIVER: dict[str, list[str]] = {
+    "asyncpg": [r"psycopg", r"\bimport databases\b", r"\bdatabases~=", r"sqlalchemy\.orm"],
+    "psycopg": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~=", r"sqlalchemy\.orm"],
+    "databases": [r"psycopg", r"sqlalchemy\.orm"],
+    "sqlalchemy": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~="],
+}
+FOREIGN_TO_STRATEGY: dict[str, list[str]] = {
+    "pool": [r"(?i)pgbouncer", r"per[_ -]request"],
+    "per_request": [r"(?i)pgbouncer", r"DB_POOL_", r"db_pool_"],
+    "pgbouncer": [r"per[_ -]request"],
+}
+TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter")
+SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}
+
+
+def project_files(path: Path) -> list[Path]:
+    return [
+        file
+        for file in path.rglob("*")
+        if file.is_file() and not SKIPPED_DIRS.intersection(file.relative_to(path).parts)
+    ]
+
+
+def test_the_matrix_covers_every_offered_choice() -> None:
+    drivers = {context["db_driver"] for context in combinations()}
+    strategies = {context["connection_strategy"] for context in combinations()}
+
+    assert drivers <= set(FOREIGN_TO_DRIVER)
+    assert strategies <= set(FOREIGN_TO_STRATEGY)
+    assert len(combinations()) == len(drivers) * len(strategies)
+    assert {"db_driver", "connection_strategy", "project_name"} <= TEMPLATE_KEYS
+
+
+def test_no_template_text_is_left(bake, combination) -> None:
+    project = bake(combination).path
+
+    leftovers = [
+        f"{file.relative_to(project)}: {match.group()}"
+        for file in project_files(project)
+        for match in [TEMPLATE_SYNTAX.search(file.read_text(errors="replace"))]
+        if match
+    ]
+
+    assert not leftovers
+    assert not (project / "_variants").exists()
+
+
+def test_nothing_foreign_to_the_choice_is_left(bake, combination) -> None:
+    project = bake(combination).path
+    patterns = (
+        FOREIGN_TO_DRIVER[combination["db_driver"]]
+        + FOREIGN_TO_STRATEGY[combination["connection_strategy"]]
+    )
+
+    found = [
+        f"{file.relative_to(project)}: {pattern}"
+        for file in project_files(project)
+        for pattern in patterns
+        if re.search(pattern, file.read_text(errors="replace"))
+    ]
+
+    assert not found
+
+
+def test_project_metadata(bake, combination) -> None:
+    project = bake(combination)
+
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+
+    assert pyproject["project"]["name"] == "my-service"
+    assert (project.path / "src" / project.package / "__main__.py").is_file()
+    for expected in ["README.md", "Makefile", ".env.example", ".gitignore", "alembic.ini"]:
+        assert (project.path / expected).is_file(), expected
+    assert ".pgdata/" in (project.path / ".gitignore").read_text().splitlines()
+
+
+def test_ruff_passes(bake, combination) -> None:
+    project = bake(combination)
+
+    project.uv_run("ruff", "check", ".")
+    project.uv_run("ruff", "format", "--check", ".")
+
+
+def test_mypy_passes(bake, combination) -> None:
+    bake(combination).uv_run("mypy")
+
+
+@pytest.mark.project_suite
+def test_the_projects_own_suite_passes(bake, combination, pytestconfig) -> None:
+    output = bake(combination).uv_run("pytest", "-q", "-p", "no:cacheprovider", timeout=1800)
+
+    summary = output.strip().splitlines()[-1]
+    print(f"{combination}: {summary}")
+    assert re.search(r"\d+ passed", summary), output
+    assert "skipped" not in summary, output
