@@ -1,0 +1,36 @@
+"""`alembic upgrade head` migrates the database named by DATABASE_URL, and migrations reverse."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .postgres import psql, scratch_database
+
+
+def alembic(project_dir: Path, database_url: str, *arguments: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "alembic", *arguments],
+        cwd=project_dir,
+        env={**os.environ, "DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def tables(database_url: str) -> set[str]:
+    listed = psql(database_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return set(listed.splitlines())
+
+
+def test_alembic_cli_migrates_database_url_up_and_down(project_dir: Path, server_url: str) -> None:
+    with scratch_database(server_url) as url:
+        alembic(project_dir, url, "upgrade", "head")
+        assert tables(url) == {"alembic_version", "items"}
+
+        alembic(project_dir, url, "downgrade", "base")
+        assert tables(url) == {"alembic_version"}
+
+        alembic(project_dir, url, "upgrade", "head")
+        assert psql(url, "SELECT version_num FROM alembic_version") == "0001"
