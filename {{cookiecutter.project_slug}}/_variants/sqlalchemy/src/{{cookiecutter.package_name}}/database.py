@@ -155,19 +155,22 @@ Db = Annotated[Database, Depends(get_database)]
 
 
 async def reserve_connection(db: Db) -> AsyncIterator[None]:
+    """Async on purpose: the wait for a free connection holds no thread."""
     async with db.reserved_connection():
         yield
 
 
-Reserved = Depends(reserve_connection, scope="function")
+# The sessions depend on the reservation, so each gives its connection back to the pool before
+# the reservation is released.
+ConnectionReserved = Annotated[None, Depends(reserve_connection, scope="function")]
 
 
-def read_session(db: Db, _: Annotated[None, Reserved]) -> Iterator[Session]:
+def read_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
     with db.connection() as session:
         yield session
 
 
-def write_session(db: Db, _: Annotated[None, Reserved]) -> Iterator[Session]:
+def write_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
     with db.transaction() as session:
         yield session
 
