@@ -1,0 +1,180 @@
+"""The SQLAlchemy engine and its connection pool: opened and closed by the lifespan, lent to one
+request at a time as an ORM session."""
+
+import logging
+import math
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from typing import Annotated
+
+import anyio
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, create_engine, exc, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from .schemas import PoolStats
+from .settings import Settings
+from .urls import with_scheme
+
+logger = logging.getLogger(__name__)
+
+# Seconds after which a pooled connection is replaced, before a firewall or proxy drops it.
+RECYCLE_SECONDS = 1800
+
+# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow. psycopg
+# reports a lost connection, a refused one, a statement timeout and a server shutdown alike as
+# OperationalError.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    TimeoutError,  # no connection free within DB_POOL_TIMEOUT
+    exc.TimeoutError,  # the pool itself gave up waiting
+    exc.OperationalError,
+)
+CONFLICTS: tuple[type[Exception], ...] = (exc.IntegrityError,)
+
+
+class Database:
+    """The engine, with the request-sized operations the app needs.
+
+    Sessions do blocking I/O, so they run in worker threads. A request first waits, in the event
+    loop, for one of the pool's connections to be free, and only then takes a thread: threads
+    blocked on an empty pool could otherwise fill AnyIO's thread limiter and starve the requests
+    that hold the connections (fastapi#3205).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
+        self._wait_timeout = settings.db_pool_timeout
+        self._min_size = settings.db_pool_min_size
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # One-statement reads need no BEGIN and COMMIT round trips.
+        self._read_sessions = sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def reserved_connection(self) -> AsyncIterator[None]:
+        """Wait at most DB_POOL_TIMEOUT for a free connection, and keep it for the block."""
+        with anyio.fail_after(self._wait_timeout):
+            await self._free_connections.acquire()
+        try:
+            yield
+        finally:
+            self._free_connections.release()
+
+    @contextmanager
+    def connection(self) -> Iterator[Session]:
+        """A session for reads, each statement on its own; its connection goes back at the end."""
+        with self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block succeeds, else rolls back."""
+        with self._sessions.begin() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.reserved_connection():
+            await run_in_threadpool(self._select_one)
+
+    def _select_one(self) -> None:
+        with self.connection() as session:
+            session.execute(text("SELECT 1"))
+
+    def stats(self) -> PoolStats:
+        pool = self._engine.pool
+        assert isinstance(pool, QueuePool)
+        idle, in_use = pool.checkedin(), pool.checkedout()
+        return PoolStats(
+            size=idle + in_use,
+            idle=idle,
+            in_use=in_use,
+            waiting=self._free_connections.statistics().tasks_waiting,
+            min_size=self._min_size,
+            max_size=pool.size(),
+        )
+
+
+def create_database_engine(settings: Settings) -> Engine:
+    return create_engine(
+        with_scheme(settings.database_url.get_secret_value(), "postgresql+psycopg"),
+        poolclass=QueuePool,
+        # Every connection opened is kept (until recycled), up to the maximum; no overflow
+        # connections that are opened for one request and closed after it.
+        pool_size=settings.db_pool_max_size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        # A connection the server dropped (a restart, an idle timeout) is noticed and replaced
+        # before it is lent, instead of failing the request.
+        pool_pre_ping=True,
+        pool_recycle=RECYCLE_SECONDS,
+        connect_args={
+            "connect_timeout": math.ceil(settings.db_connect_timeout),
+            "options": f"-c statement_timeout={round(settings.db_statement_timeout * 1000)}",
+            "application_name": "{{ cookiecutter.project_slug }}",
+        },
+    )
+
+
+def open_connections(engine: Engine, count: int) -> None:
+    """Open ``count`` connections at once and leave them in the pool; fails if the database
+    cannot be reached."""
+    with ExitStack() as connections:
+        for _ in range(count):
+            connections.enter_context(engine.connect())
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it at the end."""
+    logger.info(
+        "opening SQLAlchemy pool (%d..%d connections) to %s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        settings.database_url_for_logs,
+    )
+    engine = create_database_engine(settings)
+    try:
+        if settings.db_pool_min_size:
+            await run_in_threadpool(open_connections, engine, settings.db_pool_min_size)
+        yield Database(engine, settings)
+    finally:
+        logger.info("closing SQLAlchemy pool")
+        await run_in_threadpool(engine.dispose)
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.state.db
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def reserve_connection(db: Db) -> AsyncIterator[None]:
+    """Async on purpose: the wait for a free connection holds no thread."""
+    async with db.reserved_connection():
+        yield
+
+
+# The sessions depend on the reservation, so each gives its connection back to the pool before
+# the reservation is released.
+ConnectionReserved = Annotated[None, Depends(reserve_connection, scope="function")]
+
+
+def read_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
+    with db.connection() as session:
+        yield session
+
+
+def write_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
+    with db.transaction() as session:
+        yield session
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
+ReadConnection = Annotated[Session, Depends(read_session, scope="function")]
+WriteConnection = Annotated[Session, Depends(write_session, scope="function")]

@@ -1,0 +1,26 @@
+"""The ORM mapping of the tables the migrations create; Alembic compares the two."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, UniqueConstraint, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAME_KEY = "items_name_key"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("name", name=NAME_KEY),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Serves GET /items: newest first.
+Index("items_created_at_id_idx", Item.created_at.desc(), Item.id.desc())

@@ -1,0 +1,59 @@
+"""CRUD on items. Reads run each statement on its own; writes run in a transaction committed
+before the response is sent. The endpoints are plain functions: FastAPI runs them in its
+thread pool, as the session's I/O blocks."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+
+from ..repository import ItemsReader, ItemsWriter
+from ..schemas import Item, ItemCreate, ItemUpdate
+
+router = APIRouter(prefix="/items", tags=["items"])
+
+MAX_BIGINT = 2**63 - 1
+ItemId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No item has this id"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "An item with this name exists"}}
+
+
+def not_found(item_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+def create_item(body: ItemCreate, items: ItemsWriter) -> Item:
+    return items.create(body)
+
+
+@router.get("")
+def list_items(
+    items: ItemsReader,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+) -> list[Item]:
+    """Items, newest first."""
+    return items.list(limit=limit, offset=offset)
+
+
+@router.get("/{item_id}", responses=NOT_FOUND)
+def get_item(item_id: ItemId, items: ItemsReader) -> Item:
+    item = items.get(item_id)
+    if item is None:
+        raise not_found(item_id)
+    return item
+
+
+@router.patch("/{item_id}", responses=NOT_FOUND | CONFLICT)
+def update_item(item_id: ItemId, body: ItemUpdate, items: ItemsWriter) -> Item:
+    item = items.update(item_id, body)
+    if item is None:
+        raise not_found(item_id)
+    return item
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+def delete_item(item_id: ItemId, items: ItemsWriter) -> Response:
+    if not items.delete(item_id):
+        raise not_found(item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
