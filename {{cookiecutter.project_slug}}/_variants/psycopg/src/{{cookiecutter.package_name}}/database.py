@@ -1,0 +1,132 @@
+"""The psycopg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Request
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from .schemas import PoolStats
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# psycopg_pool logs every checkout and return at INFO; its warnings (failed connects) are enough.
+logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+
+Connection = psycopg.AsyncConnection[TupleRow]
+Pool = AsyncConnectionPool[Connection]
+
+# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    PoolTimeout,  # no connection within DB_POOL_TIMEOUT, the database down included
+    psycopg.OperationalError,  # connection lost, statement timeout, shutdown, too many clients
+)
+CONFLICTS: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
+
+
+class Database:
+    """The pool, with the request-sized operations the app needs."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection from the pool (autocommit), given back on every path."""
+        async with self._pool.connection() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.execute("SELECT 1")
+
+    def stats(self) -> PoolStats:
+        stats = self._pool.get_stats()
+        size, idle = stats["pool_size"], stats["pool_available"]
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            waiting=stats["requests_waiting"],
+            min_size=stats["pool_min"],
+            max_size=stats["pool_max"],
+        )
+
+
+def create_pool(settings: Settings) -> Pool:
+    return AsyncConnectionPool(
+        settings.database_url.get_secret_value(),
+        connection_class=Connection,
+        kwargs={
+            # Reads are one statement each and need no transaction: autocommit spares them
+            # BEGIN and COMMIT. Writes open an explicit transaction (Database.transaction).
+            "autocommit": True,
+            "application_name": "{{ cookiecutter.project_slug }}",
+            "connect_timeout": math.ceil(settings.db_connect_timeout),
+            "options": f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}",
+        },
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_pool_timeout,
+        # An empty query before each loan: connections broken by a server restart are replaced
+        # instead of failing a request.
+        check=AsyncConnectionPool.check_connection,
+        # Retrying a failed connect for longer than a request waits helps no one, and the
+        # growing backoff would delay recovery; the next request starts a fresh attempt.
+        reconnect_timeout=settings.db_pool_timeout,
+        name="{{ cookiecutter.project_slug }}",
+        open=False,
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
+    logger.info(
+        "opening psycopg pool (%d..%d connections) to %s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        settings.database_url_for_logs,
+    )
+    pool = create_pool(settings)
+    await pool.open(wait=True, timeout=settings.db_connect_timeout + settings.db_pool_timeout)
+    try:
+        yield Database(pool)
+    finally:
+        logger.info("closing psycopg pool")
+        await pool.close()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.state.db
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def read_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.connection() as connection:
+        yield connection
+
+
+async def write_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.transaction() as connection:
+        yield connection
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
+ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
+WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]
