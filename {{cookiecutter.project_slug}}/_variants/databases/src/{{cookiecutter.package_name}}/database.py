@@ -1,0 +1,155 @@
+"""The database: encode/databases over an asyncpg pool, opened and closed by the lifespan.
+
+databases lends each asyncio task its own connection, and FastAPI serves each request in a task
+of its own, so a request's dependencies and endpoint all share one connection.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import asyncpg
+import databases
+from databases.core import Connection
+from fastapi import Depends, Request
+
+from .schemas import PoolStats
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# databases logs every query with its values at DEBUG, and the connection URL at INFO.
+logging.getLogger("databases").setLevel(logging.WARNING)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Pool = asyncpg.Pool[asyncpg.Record]
+else:
+    Pool = asyncpg.Pool
+
+# databases passes asyncpg's exceptions through unchanged.
+# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # no connection within DB_POOL_TIMEOUT, or the server stopped answering
+    asyncpg.PostgresConnectionError,  # the connection was lost
+    asyncpg.exceptions.OperatorInterventionError,  # statement timeout, shutdown, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, out of memory or disk
+)
+CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
+CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError)
+
+
+class Database:
+    """A connected ``databases.Database``, with the request-sized operations the app needs."""
+
+    def __init__(self, database: databases.Database, settings: Settings) -> None:
+        self._database = database
+        self._acquire_timeout = settings.db_pool_timeout
+
+    @property
+    def _pool(self) -> Pool:
+        # databases keeps asyncpg's pool to itself; its figures and expire_connections() are only
+        # there. The attribute is stable: databases has had no release since 0.9.0 (2024).
+        pool: Pool = self._database._backend._pool
+        return pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
+        connection = self._database.connection()
+        try:
+            async with AsyncExitStack() as stack:
+                # databases would wait for a free connection forever.
+                async with asyncio.timeout(self._acquire_timeout):
+                    await stack.enter_async_context(connection)
+                yield connection
+        except CONNECTION_LOST:
+            # asyncpg does not test idle connections before lending them: after a server restart
+            # each would fail once. Expire them all so the pool reconnects instead.
+            await self._pool.expire_connections()
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """This task's connection inside a transaction that commits when the block succeeds.
+
+        The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
+        never gives its connection back to the pool when COMMIT or ROLLBACK fails.
+        """
+        async with self.connection() as connection, connection.raw_connection.transaction():
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetch_val("SELECT 1")
+
+    def stats(self) -> PoolStats:
+        pool = self._pool
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            min_size=pool.get_min_size(),
+            max_size=pool.get_max_size(),
+        )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Connect (the pool's minimum of connections at once), and disconnect gracefully at the end."""
+    logger.info(
+        "opening databases pool on asyncpg (%d..%d connections) to %s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        settings.database_url_for_logs,
+    )
+    url = settings.database_url.get_secret_value()
+    database = databases.Database(
+        url,
+        # The keyword arguments below go to asyncpg.create_pool. databases reads only the host,
+        # port, user, password and database from the URL; given the URL too, asyncpg honours
+        # the rest of it (sslmode, options, ...).
+        dsn=url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_connect_timeout,
+        # The server cancels a statement at this limit; the client gives up a little later
+        # in case the server itself stops answering.
+        command_timeout=settings.db_statement_timeout + settings.db_connect_timeout,
+        server_settings={
+            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
+            "application_name": "{{ cookiecutter.project_slug }}",
+        },
+    )
+    await database.connect()
+    try:
+        yield Database(database, settings)
+    finally:
+        logger.info("closing databases pool")
+        await database.disconnect()
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.state.db
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]
+
+
+async def read_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.connection() as connection:
+        yield connection
+
+
+async def write_connection(db: Db) -> AsyncIterator[Connection]:
+    async with db.transaction() as connection:
+        yield connection
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
+ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
+WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]
