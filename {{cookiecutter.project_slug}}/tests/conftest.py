@@ -11,29 +11,43 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 
 from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.embedded import embedded_server
+from {{ cookiecutter.package_name }}.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
 from {{ cookiecutter.package_name }}.settings import Settings
 
-from .postgres import psql, scratch_database
+from .postgres import psql, scratch_database, throwaway_server
 
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     """A PostgreSQL server the suite may create databases on."""
     given = os.environ.get("TEST_DATABASE_URL", "")
     if given:
         yield given
         return
-    with embedded_server(tmp_path_factory.mktemp("postgres") / "data", keep_data=False) as server:
+    with throwaway_server() as server:
         yield server.get_uri()
 
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     with scratch_database(server_url) as url:
+        upgrade_to_head(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_server() -> Iterator[PostgresServer]:
+    """A server the tests may stop and start: never one the suite does not own."""
+    with throwaway_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def own_database_url(own_server: PostgresServer) -> Iterator[str]:
+    with scratch_database(own_server.get_uri()) as url:
         upgrade_to_head(url)
         yield url
 

@@ -4,14 +4,35 @@ depend on the driver under test."""
 import os
 import secrets
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from {{ cookiecutter.package_name }}.embedded import BIN_DIR, PostgresServer
+from {{ cookiecutter.package_name }}.embedded import BIN_DIR, PostgresServer, embedded_server
 
 PSQL = BIN_DIR / "psql"
+
+
+@contextmanager
+def private_directory(prefix: str) -> Iterator[Path]:
+    """A new directory outside pytest's tmp_path tree. When the tests run as root, the embedded
+    server runs as another user, and pytest resets its tree to owner-only (0700) whenever
+    another pytest session starts: the server would lose its data directory mid-run."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as directory:
+        yield Path(directory)
+
+
+@contextmanager
+def throwaway_server() -> Iterator[PostgresServer]:
+    """An embedded PostgreSQL of the tests' own, deleted afterwards."""
+    with (
+        private_directory("pg-test-") as directory,
+        embedded_server(directory / "data", keep_data=False) as server,
+    ):
+        yield server
 
 
 def with_database(url: str, database: str) -> str:

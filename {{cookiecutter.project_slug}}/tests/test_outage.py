@@ -5,31 +5,15 @@ when TEST_DATABASE_URL names another: a server the suite does not own is never s
 """
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from httpx import AsyncClient, Response
 
-from {{ cookiecutter.package_name }}.embedded import PostgresServer, embedded_server
-from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
+from {{ cookiecutter.package_name }}.embedded import PostgresServer
 
 from .conftest import make_settings, serve
-from .postgres import scratch_database, start_embedded, stop_embedded
+from .postgres import start_embedded, stop_embedded
 
 QUICK = 2.0  # seconds within which an outage must be answered
-
-
-@pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with embedded_server(tmp_path_factory.mktemp("outage") / "data", keep_data=False) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def own_database_url(own_server: PostgresServer) -> Iterator[str]:
-    with scratch_database(own_server.get_uri()) as url:
-        upgrade_to_head(url)
-        yield url
 
 
 async def timed(

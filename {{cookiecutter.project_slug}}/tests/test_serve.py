@@ -12,10 +12,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import pytest
 
-from .postgres import psql
+from .postgres import private_directory, psql
 
 PASSWORD = "s3cret-Pa55word"
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """Where the service runs; its embedded PostgreSQL keeps .pgdata/ here."""
+    with private_directory("service-") as directory:
+        yield directory
 
 
 def free_port() -> int:
@@ -64,10 +72,10 @@ def service(cwd: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[str]]
 
 
 def test_serves_on_database_url_and_never_logs_the_password(
-    database_url: str, tmp_path: Path
+    database_url: str, workdir: Path
 ) -> None:
     url = with_password(database_url, PASSWORD)
-    with service(tmp_path, DATABASE_URL=url) as (base_url, process):
+    with service(workdir, DATABASE_URL=url) as (base_url, process):
         created = httpx.post(f"{base_url}/items", json={"name": "lamp"})
         duplicate = httpx.post(f"{base_url}/items", json={"name": "lamp"})
         psql(database_url, "ALTER TABLE items RENAME TO items_away")  # an error path that logs
@@ -84,13 +92,13 @@ def test_serves_on_database_url_and_never_logs_the_password(
     assert process.returncode in (0, 128 + signal.SIGTERM)
 
 
-def test_starts_an_embedded_postgresql_when_database_url_is_empty(tmp_path: Path) -> None:
-    with service(tmp_path, DATABASE_URL="") as (base_url, process):
+def test_starts_an_embedded_postgresql_when_database_url_is_empty(workdir: Path) -> None:
+    with service(workdir, DATABASE_URL="") as (base_url, process):
         assert httpx.post(f"{base_url}/items", json={"name": "lamp"}).status_code == 201
         assert httpx.get(f"{base_url}/items").json()[0]["name"] == "lamp"
     output = process.communicate()[0]
 
-    assert (tmp_path / ".pgdata" / "PG_VERSION").exists()
+    assert (workdir / ".pgdata" / "PG_VERSION").exists()
     assert "embedded PostgreSQL" in output
     assert "embedded PostgreSQL stopped" in output
-    assert not (tmp_path / ".pgdata" / "postmaster.pid").exists(), "the server was left running"
+    assert not (workdir / ".pgdata" / "postmaster.pid").exists(), "the server was left running"

@@ -5,28 +5,11 @@ These tests stop and start a server, so they run on an embedded PostgreSQL of th
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from {{ cookiecutter.package_name }}.embedded import PostgresServer, embedded_server
-from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
+from {{ cookiecutter.package_name }}.embedded import PostgresServer
 
 from .conftest import make_settings, serve
-from .postgres import scratch_database, start_embedded, stop_embedded
-
-
-@pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with embedded_server(tmp_path_factory.mktemp("restart") / "data", keep_data=False) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def own_database_url(own_server: PostgresServer) -> Iterator[str]:
-    with scratch_database(own_server.get_uri()) as url:
-        upgrade_to_head(url)
-        yield url
+from .postgres import start_embedded, stop_embedded
 
 
 async def test_no_request_fails_after_a_quick_restart(
