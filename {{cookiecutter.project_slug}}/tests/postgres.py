@@ -106,11 +106,13 @@ def table_locked(url: str, table: str = "items", seconds: float = 30) -> Iterato
 
 
 def connections_of(url: str, application_name: str) -> list[str]:
-    """The states of the server connections an application holds."""
+    """The states of the connections an application holds to the URL's database (other test
+    runs on the same server use databases of their own)."""
     states = psql(
         url,
         "SELECT coalesce(state, '') FROM pg_stat_activity "
-        f"WHERE application_name = '{application_name}' AND pid <> pg_backend_pid()",
+        f"WHERE application_name = '{application_name}' AND datname = current_database() "
+        "AND pid <> pg_backend_pid()",
     )
     return states.splitlines()
 
