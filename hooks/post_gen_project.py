@@ -19,9 +19,9 @@ VARIANTS = Path("_variants")
 
 # The manifest: which layers each driver owns, applied in this order.
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
-    "asyncpg": ("async", "alembic-asyncpg", "asyncpg"),
+    "asyncpg": ("async", "on-asyncpg", "asyncpg"),
     "psycopg": ("async", "psycopg"),
-    "databases": ("async", "alembic-asyncpg", "databases"),
+    "databases": ("async", "on-asyncpg", "databases"),
     "sqlalchemy": ("sqlalchemy",),
 }
 

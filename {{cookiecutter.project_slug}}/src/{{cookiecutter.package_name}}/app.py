@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import database
+from . import database, db_errors
 from .errors import install_error_handlers
 from .routes import health, items
 from .settings import Settings
@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {"db": db}
 
     app = FastAPI(title={{ cookiecutter.project_name | tojson }}, lifespan=lifespan)
-    install_error_handlers(app, unavailable=database.UNAVAILABLE, conflicts=database.CONFLICTS)
+    install_error_handlers(app, unavailable=db_errors.UNAVAILABLE, conflicts=db_errors.CONFLICTS)
     app.include_router(health.router)
     app.include_router(items.router)
     return app

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from ..database import Db
+from ..dependencies import Db
 from ..schemas import Readiness, Status
 
 router = APIRouter(prefix="/health", tags=["health"])

@@ -1,11 +1,8 @@
 """SQL for items. Every value is a bound parameter."""
 
-from typing import Annotated
-
 import asyncpg
-from fastapi import Depends
 
-from .database import Connection, ReadConnection, WriteConnection
+from .database import Connection
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
@@ -74,15 +71,3 @@ class ItemRepository:
             "DELETE FROM items WHERE id = $1 RETURNING id", item_id
         )
         return deleted is not None
-
-
-def items_reader(connection: ReadConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-def items_writer(connection: WriteConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
-ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]

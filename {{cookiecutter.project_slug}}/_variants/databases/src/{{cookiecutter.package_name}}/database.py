@@ -8,13 +8,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import asyncpg
 import databases
-from databases.core import Connection
-from fastapi import Depends, Request
+from databases.core import Connection as Connection  # what the dependencies lend
 
+from .db_errors import CONNECTION_LOST
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -27,18 +27,6 @@ if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
     Pool = asyncpg.Pool[asyncpg.Record]
 else:
     Pool = asyncpg.Pool
-
-# databases passes asyncpg's exceptions through unchanged.
-# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    OSError,  # refused, reset, unreachable
-    TimeoutError,  # no connection within DB_POOL_TIMEOUT, or the server stopped answering
-    asyncpg.PostgresConnectionError,  # the connection was lost
-    asyncpg.exceptions.OperatorInterventionError,  # statement timeout, shutdown, starting up
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, out of memory or disk
-)
-CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
-CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError)
 
 
 class Database:
@@ -130,26 +118,3 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     finally:
         logger.info("closing databases pool")
         await database.disconnect()
-
-
-def get_database(request: Request) -> Database:
-    database: Database = request.state.db
-    return database
-
-
-Db = Annotated[Database, Depends(get_database)]
-
-
-async def read_connection(db: Db) -> AsyncIterator[Connection]:
-    async with db.connection() as connection:
-        yield connection
-
-
-async def write_connection(db: Db) -> AsyncIterator[Connection]:
-    async with db.transaction() as connection:
-        yield connection
-
-
-# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
-ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
-WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]

@@ -1,14 +1,12 @@
 """SQL for items. Every value is a bound parameter (``:name``)."""
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 from databases.core import Connection
 from databases.interfaces import Record
-from fastapi import Depends
 
-from .database import ReadConnection, WriteConnection
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
@@ -83,15 +81,3 @@ class ItemRepository:
             "DELETE FROM items WHERE id = :id RETURNING id", {"id": item_id}
         )
         return deleted is not None
-
-
-def items_reader(connection: ReadConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-def items_writer(connection: WriteConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
-ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]

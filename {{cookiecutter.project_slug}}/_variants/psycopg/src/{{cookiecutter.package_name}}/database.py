@@ -4,12 +4,10 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
 import psycopg
-from fastapi import Depends, Request
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from .schemas import PoolStats
 from .settings import Settings
@@ -21,13 +19,6 @@ logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
 
 Connection = psycopg.AsyncConnection[TupleRow]
 Pool = AsyncConnectionPool[Connection]
-
-# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    PoolTimeout,  # no connection within DB_POOL_TIMEOUT, the database down included
-    psycopg.OperationalError,  # connection lost, statement timeout, shutdown, too many clients
-)
-CONFLICTS: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
 
 
 class Database:
@@ -107,26 +98,3 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     finally:
         logger.info("closing psycopg pool")
         await pool.close()
-
-
-def get_database(request: Request) -> Database:
-    database: Database = request.state.db
-    return database
-
-
-Db = Annotated[Database, Depends(get_database)]
-
-
-async def read_connection(db: Db) -> AsyncIterator[Connection]:
-    async with db.connection() as connection:
-        yield connection
-
-
-async def write_connection(db: Db) -> AsyncIterator[Connection]:
-    async with db.transaction() as connection:
-        yield connection
-
-
-# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
-ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
-WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]

@@ -1,13 +1,10 @@
 """SQL for items. Every value is a bound parameter."""
 
-from typing import Annotated
-
-from fastapi import Depends
 from psycopg import AsyncCursor
 from psycopg.errors import UniqueViolation
 from psycopg.rows import class_row
 
-from .database import Connection, ReadConnection, WriteConnection
+from .database import Connection
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
@@ -85,15 +82,3 @@ class ItemRepository:
             "DELETE FROM items WHERE id = %s RETURNING id", (item_id,)
         )
         return await cursor.fetchone() is not None
-
-
-def items_reader(connection: ReadConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-def items_writer(connection: WriteConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
-ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]

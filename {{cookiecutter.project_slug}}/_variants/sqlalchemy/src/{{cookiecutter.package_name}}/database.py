@@ -5,12 +5,10 @@ import logging
 import math
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
-from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Engine, create_engine, exc, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -22,16 +20,6 @@ logger = logging.getLogger(__name__)
 
 # Seconds after which a pooled connection is replaced, before a firewall or proxy drops it.
 RECYCLE_SECONDS = 1800
-
-# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow. psycopg
-# reports a lost connection, a refused one, a statement timeout and a server shutdown alike as
-# OperationalError.
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    TimeoutError,  # no connection free within DB_POOL_TIMEOUT
-    exc.TimeoutError,  # the pool itself gave up waiting
-    exc.OperationalError,
-)
-CONFLICTS: tuple[type[Exception], ...] = (exc.IntegrityError,)
 
 
 class Database:
@@ -144,37 +132,3 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     finally:
         logger.info("closing SQLAlchemy pool")
         await run_in_threadpool(engine.dispose)
-
-
-def get_database(request: Request) -> Database:
-    database: Database = request.state.db
-    return database
-
-
-Db = Annotated[Database, Depends(get_database)]
-
-
-async def reserve_connection(db: Db) -> AsyncIterator[None]:
-    """Async on purpose: the wait for a free connection holds no thread."""
-    async with db.reserved_connection():
-        yield
-
-
-# The sessions depend on the reservation, so each gives its connection back to the pool before
-# the reservation is released.
-ConnectionReserved = Annotated[None, Depends(reserve_connection, scope="function")]
-
-
-def read_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
-    with db.connection() as session:
-        yield session
-
-
-def write_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
-    with db.transaction() as session:
-        yield session
-
-
-# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
-ReadConnection = Annotated[Session, Depends(read_session, scope="function")]
-WriteConnection = Annotated[Session, Depends(write_session, scope="function")]

@@ -1,15 +1,11 @@
 """Queries on items through the ORM. Every value is a bound parameter."""
 
-from typing import Annotated
-
-from fastapi import Depends
 from psycopg.errors import UniqueViolation
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import models
-from .database import ReadConnection, WriteConnection
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
@@ -63,15 +59,3 @@ class ItemRepository:
             ):
                 raise NameTaken(name) from error
             raise
-
-
-def items_reader(session: ReadConnection) -> ItemRepository:
-    return ItemRepository(session)
-
-
-def items_writer(session: WriteConnection) -> ItemRepository:
-    return ItemRepository(session)
-
-
-ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
-ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]

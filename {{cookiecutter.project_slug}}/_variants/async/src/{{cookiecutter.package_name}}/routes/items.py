@@ -1,23 +1,13 @@
 """CRUD on items. Reads use a plain connection; writes run in a transaction committed before
 the response is sent."""
 
-from typing import Annotated, Any
+from fastapi import APIRouter, Response, status
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-
-from ..repository import ItemsReader, ItemsWriter
+from ..dependencies import ItemsReader, ItemsWriter
 from ..schemas import Item, ItemCreate, ItemUpdate
+from .item_params import CONFLICT, NOT_FOUND, ItemId, Limit, Offset, not_found
 
 router = APIRouter(prefix="/items", tags=["items"])
-
-MAX_BIGINT = 2**63 - 1
-ItemId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No item has this id"}}
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "An item with this name exists"}}
-
-
-def not_found(item_id: int) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"item {item_id} not found")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
@@ -28,8 +18,8 @@ async def create_item(body: ItemCreate, items: ItemsWriter) -> Item:
 @router.get("")
 async def list_items(
     items: ItemsReader,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> list[Item]:
     """Items, newest first."""
     return await items.list(limit=limit, offset=offset)

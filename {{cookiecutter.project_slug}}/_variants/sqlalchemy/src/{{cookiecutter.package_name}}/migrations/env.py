@@ -5,22 +5,12 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from {{ cookiecutter.package_name }}.migrate import url_to_migrate
 from {{ cookiecutter.package_name }}.models import Base
-from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.urls import with_scheme
-
-
-def database_url() -> str:
-    url = (
-        context.config.attributes.get("database_url") or Settings().database_url.get_secret_value()
-    )
-    if not url:
-        raise SystemExit("DATABASE_URL is not set: say which database to migrate.")
-    return with_scheme(str(url), "postgresql+psycopg")
 
 
 def run_online() -> None:
-    engine = create_engine(database_url(), poolclass=NullPool)
+    engine = create_engine(url_to_migrate(context.config, "postgresql+psycopg"), poolclass=NullPool)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

@@ -7,17 +7,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.urls import with_scheme
-
-
-def database_url() -> str:
-    url = (
-        context.config.attributes.get("database_url") or Settings().database_url.get_secret_value()
-    )
-    if not url:
-        raise SystemExit("DATABASE_URL is not set: say which database to migrate.")
-    return with_scheme(str(url), "postgresql+asyncpg")
+from {{ cookiecutter.package_name }}.migrate import url_to_migrate
 
 
 def run_migrations(connection: Connection) -> None:
@@ -27,7 +17,9 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    engine = create_async_engine(database_url(), poolclass=NullPool)
+    engine = create_async_engine(
+        url_to_migrate(context.config, "postgresql+asyncpg"), poolclass=NullPool
+    )
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
     await engine.dispose()
