@@ -26,13 +26,9 @@ class Bake:
 
 
 @pytest.fixture(scope="session")
-def bake_cache(cookies_session: Any) -> dict[str, Bake]:
-    return {}
-
-
-@pytest.fixture(scope="session")
-def bake(cookies_session: Any, bake_cache: dict[str, Bake]) -> Any:
+def bake(cookies_session: Any) -> Any:
     """Bake a combination (once per session and worker)."""
+    bake_cache: dict[str, Bake] = {}
 
     def _bake(context: dict[str, str]) -> Bake:
         key = combination_id(context)

@@ -1,5 +1,6 @@
 """What the prompts accept and refuse, through the real `cookiecutter` command."""
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -85,16 +86,9 @@ def test_text_answers_reach_the_project_verbatim_and_inject_nothing(tmp_path: Pa
     assert pyproject["project"]["description"] == HOSTILE
     assert pyproject["project"]["authors"][0]["name"] == HOSTILE
     assert not (project / "pwned").exists()
-    # The generated package still imports (its docstring carries the description).
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import ast, sys; ast.parse(open(sys.argv[1]).read())",
-            str(project / "src" / "hostile_service" / "__init__.py"),
-        ],
-        check=True,
-    )
+    # The package's docstring carries the description, as valid Python.
+    init = (project / "src" / "hostile_service" / "__init__.py").read_text()
+    assert ast.get_docstring(ast.parse(init), clean=False) == HOSTILE
 
 
 def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:
