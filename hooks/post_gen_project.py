@@ -24,13 +24,21 @@ LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "databases": ("async", "on-asyncpg", "databases"),
     "sqlalchemy": ("sqlalchemy",),
 }
+# Then the strategy's layers, each followed by its driver-specific part (`<driver>-<layer>`)
+# where the template has one. "pooled" is what the two strategies with a pool share.
+LAYERS_BY_STRATEGY: dict[str, tuple[str, ...]] = {
+    "pool": ("pooled",),
+    "per_request": ("per_request",),
+    "pgbouncer": ("pooled", "pgbouncer"),
+}
 
 
 def layers_for(driver: str, strategy: str) -> list[str]:
-    """The driver's layers, then the driver-and-strategy layer where one exists."""
+    """The layers to apply, in order; a strategy layer or its driver part may be absent."""
     layers = list(LAYERS_BY_DRIVER[driver])
-    layers.append(f"{driver}-{strategy}")
-    return [layer for layer in layers if (VARIANTS / layer).is_dir()]
+    for layer in LAYERS_BY_STRATEGY[strategy]:
+        layers += [name for name in (layer, f"{driver}-{layer}") if (VARIANTS / name).is_dir()]
+    return layers
 
 
 def apply_layer(layer: Path, project: Path) -> None:

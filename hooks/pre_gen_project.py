@@ -16,7 +16,7 @@ DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
 
 DRIVERS = ("asyncpg", "psycopg", "databases", "sqlalchemy")
-STRATEGIES = ("pool",)
+STRATEGIES = ("pool", "per_request", "pgbouncer")
 
 # Combinations of driver and strategy that cannot work, with the reason.
 UNSUPPORTED: dict[tuple[str, str], str] = {}

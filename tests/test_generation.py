@@ -15,10 +15,19 @@ FOREIGN_TO_DRIVER: dict[str, list[str]] = {
     "databases": [r"psycopg", r"sqlalchemy\.orm"],
     "sqlalchemy": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~="],
 }
+POOL_OBJECTS = [
+    r"DB_POOL_",
+    r"db_pool_",
+    r"PoolStats",
+    r"psycopg[_-]pool",
+    r"create_pool\(",
+    r"QueuePool",
+    r"expire_connections",
+]
 FOREIGN_TO_STRATEGY: dict[str, list[str]] = {
-    "pool": [r"(?i)pgbouncer", r"per[_ -]request"],
-    "per_request": [r"(?i)pgbouncer", r"DB_POOL_", r"db_pool_"],
-    "pgbouncer": [r"per[_ -]request"],
+    "pool": [r"(?i)pgbouncer", r"(?i)per[_ -]request", r"NullPool", r"statement_cache_size"],
+    "per_request": [r"(?i)pgbouncer", r"statement_cache_size", *POOL_OBJECTS],
+    "pgbouncer": [r"(?i)per[_ -]request", r"NullPool"],
 }
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter")
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}

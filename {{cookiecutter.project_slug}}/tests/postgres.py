@@ -138,3 +138,20 @@ def stop_embedded(server: PostgresServer) -> None:
 
 def start_embedded(server: PostgresServer) -> None:
     server.ensure_postgres_running()
+{%- if cookiecutter.connection_strategy == "per_request" %}
+
+
+@contextmanager
+def role_without_connections(url: str) -> Iterator[str]:
+    """The URL for a new role the server lets in (password checked) but turns away as having
+    too many connections; the role is dropped afterwards."""
+    role = f"test_refused_{secrets.token_hex(4)}"
+    password = secrets.token_hex(16)
+    psql(url, f"CREATE ROLE {role} LOGIN PASSWORD '{password}' CONNECTION LIMIT 0")
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        yield urlunsplit(parts._replace(netloc=f"{role}:{password}@{host}"))
+    finally:
+        psql(url, f"DROP ROLE {role}")
+{%- endif %}

@@ -1,12 +1,18 @@
 """Connections are given back on every path; waiting is bounded and answered 503."""
 
+{% if cookiecutter.connection_strategy != "per_request" -%}
 import asyncio
+{% endif -%}
 import time
 
 from httpx import AsyncClient
 
 from .conftest import APPLICATION_NAME, make_settings, serve
+{%- if cookiecutter.connection_strategy == "per_request" %}
+from .postgres import connections_of, psql, role_without_connections, table_locked, wait_for
+{%- else %}
 from .postgres import connections_of, psql, table_locked
+{%- endif %}
 
 
 async def failing_and_succeeding_requests(client: AsyncClient, database_url: str) -> None:
@@ -21,6 +27,34 @@ async def failing_and_succeeding_requests(client: AsyncClient, database_url: str
     assert (await client.get("/items")).status_code == 200
     assert (await client.delete(f"/items/{item['id']}")).status_code == 204
     assert psql(database_url, "SELECT count(*) FROM items") == "0"
+{%- if cookiecutter.connection_strategy == "per_request" %}
+
+
+async def test_no_connection_is_left_open(database_url: str) -> None:
+    async with serve(make_settings(database_url)) as client:
+        await failing_and_succeeding_requests(client, database_url)
+        assert (await client.get("/health/ready")).status_code == 200
+
+        # A closed connection's server process may take a moment to leave pg_stat_activity.
+        wait_for(
+            lambda: connections_of(database_url, APPLICATION_NAME) == [],
+            what="the app's connections to close",
+        )
+
+
+async def test_refused_connection_answers_503(database_url: str) -> None:
+    """The server turns a new connection away, as it does past max_connections."""
+    with role_without_connections(database_url) as url:
+        async with serve(make_settings(url)) as client:
+            started = time.monotonic()
+            response = await client.get("/items")
+            waited = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert "detail" in response.json()
+    assert waited < 2, waited
+{%- else %}
 
 
 async def test_every_connection_is_given_back(database_url: str) -> None:
@@ -58,6 +92,7 @@ async def test_exhausted_pool_answers_503_after_the_pool_timeout(database_url: s
         assert 0.4 <= waited < 3, waited
         assert held.status_code == 200
         assert (await client.get("/health/ready")).status_code == 200
+{%- endif %}
 
 
 async def test_statement_timeout_answers_503(database_url: str) -> None:

@@ -27,8 +27,12 @@ async def timed(
 async def test_stopped_database_gives_quick_503s_then_recovers(
     own_server: PostgresServer, own_database_url: str
 ) -> None:
+{%- if cookiecutter.connection_strategy == "per_request" %}
+    settings = make_settings(own_database_url)
+{%- else %}
     # A pool may wait for a connection up to its timeout before it answers 503: keep that short.
     settings = make_settings(own_database_url, db_pool_timeout=1.0)
+{%- endif %}
     async with serve(settings) as client:
         assert (await client.get("/health/ready")).status_code == 200
         created = (await client.post("/items", json={"name": "before"})).json()

@@ -45,6 +45,7 @@ class Item(BaseModel):
 
 class Status(BaseModel):
     status: str
+{%- if cookiecutter.connection_strategy != "per_request" %}
 
 
 class PoolStats(BaseModel):
@@ -59,4 +60,5 @@ class PoolStats(BaseModel):
 
 
 class Readiness(Status):
-    pool: PoolStats | None = None
+    pool: PoolStats
+{%- endif %}

@@ -3,7 +3,11 @@
 from fastapi import APIRouter
 
 from ..dependencies import Db
+{%- if cookiecutter.connection_strategy == "per_request" %}
+from ..schemas import Status
+{%- else %}
 from ..schemas import Readiness, Status
+{%- endif %}
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -15,7 +19,14 @@ async def alive() -> Status:
 
 
 @router.get("/ready", responses={503: {"description": "The database does not answer"}})
+{%- if cookiecutter.connection_strategy == "per_request" %}
+async def ready(db: Db) -> Status:
+    """The database accepts a new connection and answers a query."""
+    await db.ping()
+    return Status(status="ok")
+{%- else %}
 async def ready(db: Db) -> Readiness:
     """The database answers a query; the pool's figures come along."""
     await db.ping()
     return Readiness(status="ok", pool=db.stats())
+{%- endif %}

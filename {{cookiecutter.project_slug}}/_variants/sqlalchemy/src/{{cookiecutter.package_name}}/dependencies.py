@@ -1,7 +1,7 @@
 """What endpoints ask for: the database, and item repositories over a session lent to the
 request."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import {% if cookiecutter.connection_strategy != "per_request" %}AsyncIterator, {% endif %}Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +17,18 @@ def get_database(request: Request) -> Database:
 
 
 Db = Annotated[Database, Depends(get_database)]
+{%- if cookiecutter.connection_strategy == "per_request" %}
+
+
+def read_session(db: Db) -> Iterator[Session]:
+    with db.connection() as session:
+        yield session
+
+
+def write_session(db: Db) -> Iterator[Session]:
+    with db.transaction() as session:
+        yield session
+{%- else %}
 
 
 async def reserve_connection(db: Db) -> AsyncIterator[None]:
@@ -38,6 +50,7 @@ def read_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
 def write_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
     with db.transaction() as session:
         yield session
+{%- endif %}
 
 
 # scope="function" commits before the response is sent, so a failed commit is never a 2xx.

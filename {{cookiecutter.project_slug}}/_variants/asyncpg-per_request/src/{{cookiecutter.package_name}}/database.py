@@ -1,0 +1,64 @@
+"""Database access without a pool: every request opens a connection of its own and closes it
+when the request is done, whatever happened."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Connection = asyncpg.Connection[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+
+class Database:
+    """Opens one connection per use, with the request-sized operations the app needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.database_url.get_secret_value()
+        self._connect_timeout = settings.db_connect_timeout
+        # The server cancels a statement at this limit; the client gives up a little later
+        # in case the server itself stops answering.
+        self._command_timeout = settings.db_statement_timeout + settings.db_connect_timeout
+        self._server_settings = {
+            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
+            "application_name": "{{ cookiecutter.project_slug }}",
+        }
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A new connection, closed after the block on every path."""
+        connection = await asyncpg.connect(
+            self._url,
+            timeout=self._connect_timeout,
+            command_timeout=self._command_timeout,
+            server_settings=self._server_settings,
+        )
+        try:
+            yield connection
+        finally:
+            await connection.close(timeout=self._connect_timeout)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A new connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, connection.transaction():
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Nothing is opened ahead: each request connects to the database itself."""
+    logger.info("connecting to %s for each request (no pool)", settings.database_url_for_logs)
+    yield Database(settings)

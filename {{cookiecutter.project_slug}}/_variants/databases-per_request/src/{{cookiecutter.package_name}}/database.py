@@ -1,0 +1,77 @@
+"""Database access without a shared pool: every request connects a ``databases.Database`` of its
+own, holding one connection, and disconnects it when the request is done, whatever happened.
+
+databases cannot connect without asyncpg's pool underneath, so each request's pool has exactly
+one connection and lives only as long as the request.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import databases
+from databases.core import Connection as Connection  # what the dependencies lend
+
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# databases logs every query with its values at DEBUG, and the connection URL at INFO.
+logging.getLogger("databases").setLevel(logging.WARNING)
+
+
+class Database:
+    """Connects once per use, with the request-sized operations the app needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.database_url.get_secret_value()
+        self._connect_timeout = settings.db_connect_timeout
+        # The server cancels a statement at this limit; the client gives up a little later
+        # in case the server itself stops answering.
+        self._command_timeout = settings.db_statement_timeout + settings.db_connect_timeout
+        self._server_settings = {
+            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
+            "application_name": "{{ cookiecutter.project_slug }}",
+        }
+
+    def _new_database(self) -> databases.Database:
+        return databases.Database(
+            self._url,
+            # The keyword arguments below go to asyncpg.create_pool. databases reads only the
+            # host, port, user, password and database from the URL; given the URL too, asyncpg
+            # honours the rest of it (sslmode, options, ...).
+            dsn=self._url,
+            min_size=1,
+            max_size=1,
+            timeout=self._connect_timeout,
+            command_timeout=self._command_timeout,
+            server_settings=self._server_settings,
+        )
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A new connection, closed after the block on every path."""
+        async with self._new_database() as database, database.connection() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A new connection inside a transaction that commits when the block succeeds.
+
+        The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
+        never gives its connection back when COMMIT or ROLLBACK fails, and disconnecting would
+        then wait for it forever.
+        """
+        async with self.connection() as connection, connection.raw_connection.transaction():
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetch_val("SELECT 1")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Nothing is opened ahead: each request connects to the database itself."""
+    logger.info("connecting to %s for each request (no pool)", settings.database_url_for_logs)
+    yield Database(settings)
