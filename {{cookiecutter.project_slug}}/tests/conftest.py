@@ -15,6 +15,9 @@ from {{ cookiecutter.package_name }}.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
 from {{ cookiecutter.package_name }}.settings import Settings
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+from .pgbouncer import PgBouncer, pgbouncer_in_front_of
+{% endif -%}
 from .postgres import psql, scratch_database, throwaway_server
 
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
@@ -31,11 +34,33 @@ def server_url() -> Iterator[str]:
         yield server.get_uri()
 
 
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the server: the app reaches its database, and
+    the migrations theirs, through it."""
+    with pgbouncer_in_front_of(server_url) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, pgbouncer: PgBouncer) -> Iterator[str]:
+    """The suite's database, through PgBouncer."""
+    with scratch_database(server_url) as url:
+        through_pgbouncer = pgbouncer.url_for(url)
+        upgrade_to_head(through_pgbouncer)
+        yield through_pgbouncer
+{%- else %}
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     with scratch_database(server_url) as url:
         upgrade_to_head(url)
         yield url
+{%- endif %}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +68,20 @@ def own_server() -> Iterator[PostgresServer]:
     """A server the tests may stop and start: never one the suite does not own."""
     with throwaway_server() as server:
         yield server
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+@pytest.fixture(scope="module")
+def own_database_url(own_server: PostgresServer) -> Iterator[str]:
+    """A database on the tests' own server, through a PgBouncer of its own."""
+    with (
+        scratch_database(own_server.get_uri()) as url,
+        pgbouncer_in_front_of(own_server.get_uri()) as bouncer,
+    ):
+        through_pgbouncer = bouncer.url_for(url)
+        upgrade_to_head(through_pgbouncer)
+        yield through_pgbouncer
+{%- else %}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +89,7 @@ def own_database_url(own_server: PostgresServer) -> Iterator[str]:
     with scratch_database(own_server.get_uri()) as url:
         upgrade_to_head(url)
         yield url
+{%- endif %}
 
 
 @pytest.fixture(autouse=True)

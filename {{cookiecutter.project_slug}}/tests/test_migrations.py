@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+from .pgbouncer import PgBouncer
+{% endif -%}
 from .postgres import psql, scratch_database
 
 
@@ -22,10 +25,20 @@ def alembic(project_dir: Path, database_url: str, *arguments: str) -> None:
 def tables(database_url: str) -> set[str]:
     listed = psql(database_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     return set(listed.splitlines())
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+def test_alembic_cli_migrates_database_url_up_and_down(
+    project_dir: Path, server_url: str, pgbouncer: PgBouncer
+) -> None:
+    with scratch_database(server_url) as direct_url:
+        url = pgbouncer.url_for(direct_url)  # as DATABASE_URL is in production
+{%- else %}
 
 
 def test_alembic_cli_migrates_database_url_up_and_down(project_dir: Path, server_url: str) -> None:
     with scratch_database(server_url) as url:
+{%- endif %}
         alembic(project_dir, url, "upgrade", "head")
         assert tables(url) == {"alembic_version", "items"}
 

@@ -19,7 +19,12 @@ Db = Annotated[Database, Depends(get_database)]
 
 
 async def read_connection(db: Db) -> AsyncIterator[Connection]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    # Behind PgBouncer a read is a transaction too: only so does its statement timeout hold.
+    async with db.transaction() as connection:
+{%- else %}
     async with db.connection() as connection:
+{%- endif %}
         yield connection
 
 

@@ -1,4 +1,9 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The asyncpg connection pool to PgBouncer in transaction mode: opened and closed by the
+lifespan, lent to one request at a time for one transaction."""
+{%- else -%}
 """The asyncpg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+{%- endif %}
 
 import logging
 from collections.abc import AsyncIterator
@@ -26,6 +31,9 @@ class Database:
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
         self._acquire_timeout = settings.db_pool_timeout
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
+{%- endif %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -43,6 +51,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
         async with self.connection() as connection, connection.transaction():
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer hands the server connection to other clients between transactions, so
+            # session settings are not ours to keep: the timeout is set for this transaction.
+            await connection.execute(
+                "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout
+            )
+{%- endif %}
             yield connection
 
     async def ping(self) -> None:
@@ -64,7 +79,7 @@ class Database:
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
     logger.info(
-        "opening asyncpg pool (%d..%d connections) to %s",
+        "opening asyncpg pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
         settings.db_pool_min_size,
         settings.db_pool_max_size,
         settings.database_url_for_logs,
@@ -77,10 +92,19 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         # The server cancels a statement at this limit; the client gives up a little later
         # in case the server itself stops answering.
         command_timeout=settings.db_statement_timeout + settings.db_connect_timeout,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        # PgBouncer in transaction mode may run each statement on another server connection:
+        # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
+        statement_cache_size=0,
+        # PgBouncer accepts no startup parameter but a few like this one; the statement
+        # timeout is set per transaction instead (Database.transaction).
+        server_settings={"application_name": "{{ cookiecutter.project_slug }}"},
+{%- else %}
         server_settings={
             "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
             "application_name": "{{ cookiecutter.project_slug }}",
         },
+{%- endif %}
     )
     try:
         yield Database(pool, settings)

@@ -1,4 +1,9 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The database: encode/databases over an asyncpg pool to PgBouncer in transaction mode,
+opened and closed by the lifespan; every request is one transaction.
+{%- else -%}
 """The database: encode/databases over an asyncpg pool, opened and closed by the lifespan.
+{%- endif %}
 
 databases lends each asyncio task its own connection, and FastAPI serves each request in a task
 of its own, so a request's dependencies and endpoint all share one connection.
@@ -35,6 +40,9 @@ class Database:
     def __init__(self, database: databases.Database, settings: Settings) -> None:
         self._database = database
         self._acquire_timeout = settings.db_pool_timeout
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
+{%- endif %}
 
     @property
     def _pool(self) -> Pool:
@@ -67,6 +75,13 @@ class Database:
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
         async with self.connection() as connection, connection.raw_connection.transaction():
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer hands the server connection to other clients between transactions, so
+            # session settings are not ours to keep: the timeout is set for this transaction.
+            await connection.raw_connection.execute(
+                "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout
+            )
+{%- endif %}
             yield connection
 
     async def ping(self) -> None:
@@ -89,7 +104,7 @@ class Database:
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Connect (the pool's minimum of connections at once), and disconnect gracefully at the end."""
     logger.info(
-        "opening databases pool on asyncpg (%d..%d connections) to %s",
+        "opening databases pool on asyncpg (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
         settings.db_pool_min_size,
         settings.db_pool_max_size,
         settings.database_url_for_logs,
@@ -107,10 +122,19 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         # The server cancels a statement at this limit; the client gives up a little later
         # in case the server itself stops answering.
         command_timeout=settings.db_statement_timeout + settings.db_connect_timeout,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        # PgBouncer in transaction mode may run each statement on another server connection:
+        # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
+        statement_cache_size=0,
+        # PgBouncer accepts no startup parameter but a few like this one; the statement
+        # timeout is set per transaction instead (Database.transaction).
+        server_settings={"application_name": "{{ cookiecutter.project_slug }}"},
+{%- else %}
         server_settings={
             "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
             "application_name": "{{ cookiecutter.project_slug }}",
         },
+{%- endif %}
     )
     await database.connect()
     try:

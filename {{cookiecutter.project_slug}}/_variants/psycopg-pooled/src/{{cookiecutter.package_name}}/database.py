@@ -1,4 +1,9 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The psycopg connection pool to PgBouncer in transaction mode: opened and closed by the
+lifespan, lent to one request at a time for one transaction."""
+{%- else -%}
 """The psycopg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+{%- endif %}
 
 import logging
 import math
@@ -23,9 +28,16 @@ Pool = AsyncConnectionPool[Connection]
 
 class Database:
     """The pool, with the request-sized operations the app needs."""
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self._pool = pool
+        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
+{%- else %}
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+{%- endif %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
@@ -37,6 +49,13 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
         async with self.connection() as connection, connection.transaction():
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer hands the server connection to other clients between transactions, so
+            # session settings are not ours to keep: the timeout is set for this transaction.
+            await connection.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [self._statement_timeout]
+            )
+{%- endif %}
             yield connection
 
     async def ping(self) -> None:
@@ -66,7 +85,15 @@ def create_pool(settings: Settings) -> Pool:
             "autocommit": True,
             "application_name": "{{ cookiecutter.project_slug }}",
             "connect_timeout": math.ceil(settings.db_connect_timeout),
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer in transaction mode may run each statement on another server
+            # connection: never prepare statements on the server.
+            "prepare_threshold": None,
+            # PgBouncer refuses the `options` startup parameter; the statement timeout is set
+            # per transaction instead (Database.transaction).
+{%- else %}
             "options": f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}",
+{%- endif %}
         },
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
@@ -86,7 +113,7 @@ def create_pool(settings: Settings) -> Pool:
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
     logger.info(
-        "opening psycopg pool (%d..%d connections) to %s",
+        "opening psycopg pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
         settings.db_pool_min_size,
         settings.db_pool_max_size,
         settings.database_url_for_logs,
@@ -94,7 +121,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     pool = create_pool(settings)
     await pool.open(wait=True, timeout=settings.db_connect_timeout + settings.db_pool_timeout)
     try:
-        yield Database(pool)
+        yield Database(pool{% if cookiecutter.connection_strategy == "pgbouncer" %}, settings{% endif %})
     finally:
         logger.info("closing psycopg pool")
         await pool.close()

@@ -1,5 +1,10 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The SQLAlchemy engine and its pool of connections to PgBouncer in transaction mode: opened and
+closed by the lifespan, lent to one request at a time as an ORM session in one transaction."""
+{%- else -%}
 """The SQLAlchemy engine and its connection pool: opened and closed by the lifespan, lent to one
 request at a time as an ORM session."""
+{%- endif %}
 
 import logging
 import math
@@ -37,10 +42,14 @@ class Database:
         self._wait_timeout = settings.db_pool_timeout
         self._min_size = settings.db_pool_min_size
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
+{%- else %}
         # One-statement reads need no BEGIN and COMMIT round trips.
         self._read_sessions = sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
+{%- endif %}
 
     @asynccontextmanager
     async def reserved_connection(self) -> AsyncIterator[None]:
@@ -51,6 +60,26 @@ class Database:
             yield
         finally:
             self._free_connections.release()
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+    @contextmanager
+    def connection(self) -> Iterator[Session]:
+        """A session whose transaction is rolled back at the end; its connection goes back."""
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block succeeds, else rolls back."""
+        with self._sessions.begin() as session:
+            # PgBouncer hands the server connection to other clients between transactions, so
+            # session settings are not ours to keep: the timeout is set for this transaction.
+            session.execute(
+                text("SELECT set_config('statement_timeout', :timeout, true)"),
+                {"timeout": self._statement_timeout},
+            )
+            yield session
+{%- else %}
 
     @contextmanager
     def connection(self) -> Iterator[Session]:
@@ -63,6 +92,7 @@ class Database:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
         with self._sessions.begin() as session:
             yield session
+{%- endif %}
 
     async def ping(self) -> None:
         async with self.reserved_connection():
@@ -101,7 +131,15 @@ def create_database_engine(settings: Settings) -> Engine:
         pool_recycle=RECYCLE_SECONDS,
         connect_args={
             "connect_timeout": math.ceil(settings.db_connect_timeout),
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer in transaction mode may run each statement on another server
+            # connection: never prepare statements on the server.
+            "prepare_threshold": None,
+            # PgBouncer refuses the `options` startup parameter; the statement timeout is set
+            # per transaction instead (Database.transaction).
+{%- else %}
             "options": f"-c statement_timeout={round(settings.db_statement_timeout * 1000)}",
+{%- endif %}
             "application_name": "{{ cookiecutter.project_slug }}",
         },
     )
@@ -119,7 +157,7 @@ def open_connections(engine: Engine, count: int) -> None:
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (its minimum of connections at once), and close it at the end."""
     logger.info(
-        "opening SQLAlchemy pool (%d..%d connections) to %s",
+        "opening SQLAlchemy pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
         settings.db_pool_min_size,
         settings.db_pool_max_size,
         settings.database_url_for_logs,

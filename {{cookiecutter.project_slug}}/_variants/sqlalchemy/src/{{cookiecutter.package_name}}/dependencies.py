@@ -43,7 +43,12 @@ ConnectionReserved = Annotated[None, Depends(reserve_connection, scope="function
 
 
 def read_session(db: Db, _reserved: ConnectionReserved) -> Iterator[Session]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    # Behind PgBouncer a read is a transaction too: only so does its statement timeout hold.
+    with db.transaction() as session:
+{%- else %}
     with db.connection() as session:
+{%- endif %}
         yield session
 
 

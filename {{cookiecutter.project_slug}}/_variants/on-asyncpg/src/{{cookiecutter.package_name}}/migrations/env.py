@@ -1,6 +1,9 @@
 """Alembic environment: runs migrations over asyncpg, the driver the app uses."""
 
 import asyncio
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+from uuid import uuid4
+{%- endif %}
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -17,9 +20,24 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_online() -> None:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    engine = create_async_engine(
+        url_to_migrate(context.config, "postgresql+asyncpg"),
+        poolclass=NullPool,
+        # Through PgBouncer in transaction mode, where server connections change hands: SQLAlchemy
+        # prepares every statement under a name, so each name must be new (no clash with one a
+        # server connection already holds), and nothing is cached.
+        connect_args={
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__alembic_{uuid4().hex}__",
+        },
+    )
+{%- else %}
     engine = create_async_engine(
         url_to_migrate(context.config, "postgresql+asyncpg"), poolclass=NullPool
     )
+{%- endif %}
     async with engine.connect() as connection:
         await connection.run_sync(run_migrations)
     await engine.dispose()

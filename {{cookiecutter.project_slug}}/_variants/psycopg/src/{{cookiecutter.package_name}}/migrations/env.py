@@ -8,7 +8,16 @@ from {{ cookiecutter.package_name }}.migrate import url_to_migrate
 
 
 def run_online() -> None:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    engine = create_engine(
+        url_to_migrate(context.config, "postgresql+psycopg"),
+        poolclass=NullPool,
+        # Through PgBouncer in transaction mode: no statements prepared on the server.
+        connect_args={"prepare_threshold": None},
+    )
+{%- else %}
     engine = create_engine(url_to_migrate(context.config, "postgresql+psycopg"), poolclass=NullPool)
+{%- endif %}
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=None)
         with context.begin_transaction():
