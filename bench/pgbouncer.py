@@ -45,6 +45,9 @@ pool_mode = transaction
 default_pool_size = {POOL_SIZE}
 max_client_conn = {MAX_CLIENTS}
 ignore_startup_parameters = extra_float_digits
+; A line per client connection would cost a per-connection app more than the app itself.
+log_connections = 0
+log_disconnections = 0
 """
 
 
