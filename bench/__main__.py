@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .load import wrk_binary
 from .machine import describe
-from .measure import Measurement, Settings
+from .measure import Measurement, Settings, headline
 from .pgbouncer import pgbouncer_binary
 from .postgres import server_from_environment
 from .report import embed_in_readme, markdown, write
@@ -81,7 +81,7 @@ def runnable(variants: list[Variant]) -> list[Variant]:
 
 
 def smoke_failures(measurements: list[Measurement]) -> list[str]:
-    failures = [f"{m.target}: {m.failure.splitlines()[0]}" for m in measurements if m.failure]
+    failures = [f"{m.target}: {headline(m.failure)}" for m in measurements if m.failure]
     for m in measurements:
         for name, load in (("reads", m.reads), ("writes", m.writes)):
             if load and load.socket_errors:

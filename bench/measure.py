@@ -47,6 +47,12 @@ class Measurement:
         }
 
 
+def headline(failure: str) -> str:
+    """A failure in one line: what failed, and the last line of its output (the error)."""
+    lines = [line.strip() for line in failure.splitlines() if line.strip()]
+    return lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
+
+
 def measure(
     target: Target, round_: int, *, server: Server, settings: Settings, logs: Path
 ) -> Measurement:

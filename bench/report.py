@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # after the backend is chosen
 from matplotlib.patches import Patch
 
-from .measure import Measurement, Settings
+from .measure import Measurement, Settings, headline
 from .summary import Check, Row
 from .targets import Kind
 
@@ -106,14 +106,14 @@ def markdown(
     failures = [(row.id, failure) for row in rows for failure in row.failures]
     if failures:
         parts += ["", f"{subheading} Failures", ""]
-        parts += [f"- {target}: `{failure.splitlines()[0]}`" for target, failure in failures]
+        parts += [f"- {target}: `{headline(failure)}`" for target, failure in failures]
     parts += [
         "",
         f"{subheading} Machine",
         "",
         f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['platform']}, "
         f"Python {machine['python']}, PostgreSQL {machine['postgresql']}, {machine['wrk']}, "
-        f"{machine['pgbouncer'].splitlines()[0]}; run on {machine['date']}.",
+        f"{machine['pgbouncer']}; run on {machine['date']}.",
         "",
     ]
     return "\n".join(parts)

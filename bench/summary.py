@@ -123,7 +123,7 @@ def checks(rows: list[Row], *, connections: int, pool_size: int) -> list[Check]:
         ),
         Check("Pool variants at least 10x per_request on reads", _pool_vs_per_request(variants)),
         Check(
-            f"No errors at {connections / pool_size:g}x the pool size in clients "
+            f"No errors at {connections / pool_size:.3g}x the pool size in clients "
             f"({connections} clients, pool of {pool_size})",
             _errors(rows),
         ),

@@ -80,19 +80,19 @@ class Bake:
         """A command line that runs in this bake's environment from any directory."""
         return ["uv", "run", "--no-sync", "--project", str(self.path), *command]
 
+    def sync(self) -> None:
+        run(["uv", "sync", "--quiet"], self.path)
+
     def migrate(self, database_url: str) -> None:
         self.uv_run("alembic", "upgrade", "head", DATABASE_URL=database_url)
 
 
 def bake(variant: Variant, work_dir: Path) -> Bake:
-    """Generate the variant's project (as `cookiecutter --no-input` would) and `uv sync` it."""
-    output_dir = work_dir / variant.id
+    """Generate the variant's project, as `cookiecutter --no-input` would."""
     project = cookiecutter(
         str(TEMPLATE),
         no_input=True,
-        output_dir=str(output_dir),
+        output_dir=str(work_dir / variant.id),
         extra_context=checked_context(variant.context),
     )
-    path = Path(project)
-    run(["uv", "sync", "--quiet"], path)
-    return Bake(variant, path)
+    return Bake(variant, Path(project))
