@@ -35,6 +35,6 @@ def describe(postgres_version: str, wrk: str | None, pgbouncer: str | None) -> d
         "platform": platform.platform(),
         "python": platform.python_version(),
         "postgresql": postgres_version,
-        "wrk": tool_version(wrk, "-v") if wrk else "not installed",
+        "wrk": tool_version(wrk, "-v").split(" Copyright")[0] if wrk else "not installed",
         "pgbouncer": tool_version(pgbouncer, "--version") if pgbouncer else "not installed",
     }

