@@ -39,7 +39,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds over all targets (3)")
     parser.add_argument(
-        "--pool-size", type=int, default=POOL_SIZE, help=f"DB_POOL_MAX_SIZE ({POOL_SIZE})"
+        "--pool-size",
+        type=int,
+        default=POOL_SIZE,
+        help=f"DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE of every app ({POOL_SIZE})",
     )
     parser.add_argument(
         "--connections",
