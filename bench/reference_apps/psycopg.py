@@ -1,0 +1,65 @@
+"""A hand-written FastAPI app on a psycopg 3 async pool."""
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI, HTTPException, Request
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+COLUMNS = "id, name, description, created_at"
+
+
+class ItemIn(BaseModel):
+    name: str
+    description: str | None = None
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with AsyncConnectionPool(
+        os.environ["DATABASE_URL"],
+        min_size=int(os.environ.get("DB_POOL_MIN_SIZE", "2")),
+        max_size=int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+        # Each request runs one statement: no BEGIN and COMMIT around it.
+        kwargs={"autocommit": True, "row_factory": dict_row},
+        open=False,
+    ) as pool:
+        app.state.pool = pool
+        yield
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/items/{item_id}")
+async def get_item(item_id: int, request: Request) -> dict[str, object]:
+    async with request.app.state.pool.connection() as connection:
+        cursor = await connection.execute(f"SELECT {COLUMNS} FROM items WHERE id = %s", (item_id,))
+        row = await cursor.fetchone()
+    if row is None:
+        raise HTTPException(404)
+    return row
+
+
+@app.post("/items", status_code=201)
+async def create_item(item: ItemIn, request: Request) -> dict[str, object]:
+    async with request.app.state.pool.connection() as connection:
+        cursor = await connection.execute(
+            f"INSERT INTO items (name, description) VALUES (%s, %s) RETURNING {COLUMNS}",
+            (item.name, item.description),
+        )
+        row = await cursor.fetchone()
+    return row
+
+
+if __name__ == "__main__":
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        log_level=os.environ.get("LOG_LEVEL", "warning"),
+    )

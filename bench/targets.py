@@ -1,0 +1,98 @@
+"""What gets measured: the variants, and the references they are compared with."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from .variants import PACKAGE, Bake
+
+REFERENCE_APPS = Path(__file__).resolve().parent / "reference_apps"
+
+
+class Kind(StrEnum):
+    VARIANT = "variant"
+    HAND_WRITTEN = "hand-written"
+    HTTP_CEILING = "http-ceiling"
+    DB_CEILING = "db-ceiling"
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    kind: Kind
+    label: str
+    bake: Bake  # whose environment it runs in
+    driver: str | None = None
+    strategy: str | None = None
+    database_url: str | None = None  # its own database; None for the HTTP ceiling
+
+    @property
+    def is_http(self) -> bool:
+        return self.kind is not Kind.DB_CEILING
+
+    @property
+    def behind_pgbouncer(self) -> bool:
+        return self.strategy == "pgbouncer"
+
+    @property
+    def command(self) -> list[str]:
+        if self.kind is Kind.VARIANT:
+            return self.bake.command("python", "-m", PACKAGE)
+        # -P: the apps' directory must not be on sys.path, where asyncpg.py shadows asyncpg.
+        script = {
+            Kind.HAND_WRITTEN: f"{self.driver}.py",
+            Kind.HTTP_CEILING: "no_database.py",
+            Kind.DB_CEILING: "db_ceiling.py",
+        }[self.kind]
+        return self.bake.command("python", "-P", str(REFERENCE_APPS / script))
+
+    @property
+    def ready_path(self) -> str:
+        """Answers 200 once the app serves: the variants' readiness probe; for the references,
+        which have nothing else, a seeded item."""
+        return "/health/ready" if self.kind is Kind.VARIANT else "/items/1"
+
+
+def variant_target(bake: Bake, database_url: str) -> Target:
+    variant = bake.variant
+    return Target(
+        id=variant.id,
+        kind=Kind.VARIANT,
+        label=variant.id,
+        bake=bake,
+        driver=variant.driver,
+        strategy=variant.strategy,
+        database_url=database_url,
+    )
+
+
+def driver_references(bake: Bake, database_url: str) -> list[Target]:
+    """The driver's hand-written app and its read rate without HTTP, on one database."""
+    driver = bake.variant.driver
+    return [
+        Target(
+            id=f"db-ceiling-{driver}",
+            kind=Kind.DB_CEILING,
+            label=f"{driver}, no HTTP (DB ceiling)",
+            bake=bake,
+            driver=driver,
+            database_url=database_url,
+        ),
+        Target(
+            id=f"hand-written-{driver}",
+            kind=Kind.HAND_WRITTEN,
+            label=f"hand-written {driver} app",
+            bake=bake,
+            driver=driver,
+            database_url=database_url,
+        ),
+    ]
+
+
+def http_ceiling(bake: Bake) -> Target:
+    return Target(
+        id="http-ceiling",
+        kind=Kind.HTTP_CEILING,
+        label="no database (HTTP ceiling)",
+        bake=bake,
+    )
