@@ -1,16 +1,17 @@
-"""What endpoints ask for: the database, and item repositories over a connection lent to the
-request."""
+"""What endpoints ask for: the database, and the item repository over it."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from .database import Connection, Database
+from .database import Database
 from .repository import ItemRepository
 
 
-def get_database(request: Request) -> Database:
+# Async although they do no I/O: FastAPI would run plain functions in a worker thread. Neither
+# yields: a dependency with cleanup costs FastAPI far more per request than the query itself,
+# and the repository gives every connection back by itself.
+async def get_database(request: Request) -> Database:
     database: Database = request.state.db
     return database
 
@@ -18,33 +19,8 @@ def get_database(request: Request) -> Database:
 Db = Annotated[Database, Depends(get_database)]
 
 
-async def read_connection(db: Db) -> AsyncIterator[Connection]:
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-    # Behind PgBouncer a read is a transaction too: only so does its statement timeout hold.
-    async with db.transaction() as connection:
-{%- else %}
-    async with db.connection() as connection:
-{%- endif %}
-        yield connection
+async def get_items(request: Request) -> ItemRepository:
+    return ItemRepository(request.state.db)
 
 
-async def write_connection(db: Db) -> AsyncIterator[Connection]:
-    async with db.transaction() as connection:
-        yield connection
-
-
-# scope="function" commits before the response is sent, so a failed commit is never a 2xx.
-ReadConnection = Annotated[Connection, Depends(read_connection, scope="function")]
-WriteConnection = Annotated[Connection, Depends(write_connection, scope="function")]
-
-
-def items_reader(connection: ReadConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-def items_writer(connection: WriteConnection) -> ItemRepository:
-    return ItemRepository(connection)
-
-
-ItemsReader = Annotated[ItemRepository, Depends(items_reader)]
-ItemsWriter = Annotated[ItemRepository, Depends(items_writer)]
+Items = Annotated[ItemRepository, Depends(get_items)]

@@ -1,8 +1,9 @@
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The asyncpg connection pool to PgBouncer in transaction mode: opened and closed by the
-lifespan, lent to one request at a time for one transaction."""
+lifespan, lent for one transaction at a time."""
 {%- else -%}
-"""The asyncpg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+"""The asyncpg connection pool: opened and closed by the lifespan, lent for one statement or
+transaction at a time."""
 {%- endif %}
 
 import logging
@@ -37,6 +38,18 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
+        only there does the statement timeout hold."""
+        async with self.transaction() as connection:
+{%- else %}
+        """A connection for reads, each statement on its own."""
+        async with self._borrowed() as connection:
+{%- endif %}
+            yield connection
+
+    @asynccontextmanager
+    async def _borrowed(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
@@ -50,7 +63,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, connection.transaction():
+        async with self._borrowed() as connection, connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -61,7 +74,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self.connection() as connection:
+        async with self._borrowed() as connection:
             await connection.fetchval("SELECT 1")
 
     def stats(self) -> PoolStats:
@@ -75,6 +88,12 @@ class Database:
         )
 
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+async def keep_as_is(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
+    """What the pool does to a connection given back to it: nothing."""
+
+
+{% endif -%}
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
@@ -96,6 +115,10 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         # PgBouncer in transaction mode may run each statement on another server connection:
         # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
         statement_cache_size=0,
+        # Nor is there a session of ours to reset when a connection goes back to the pool:
+        # asyncpg's RESET ALL (and more) would cost a round trip and reach whichever server
+        # connection PgBouncer had at hand.
+        reset=keep_as_is,
         # PgBouncer accepts no startup parameter but a few like this one; the statement
         # timeout is set per transaction instead (Database.transaction).
         server_settings={"application_name": "{{ cookiecutter.project_slug }}"},

@@ -1,73 +1,82 @@
-"""SQL for items. Every value is a bound parameter."""
+"""SQL for items. Every value is a bound parameter.
+
+Each method borrows a connection for its statement only (writes: in a transaction, committed
+before the method returns), so no connection is held while a request is validated or answered.
+"""
 
 import asyncpg
 
-from .database import Connection
+from .database import Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
 
 class ItemRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def create(self, item: ItemCreate) -> Item:
         try:
-            row = await self._connection.fetchrow(
-                """
-                INSERT INTO items (name, description) VALUES ($1, $2)
-                RETURNING id, name, description, created_at
-                """,
-                item.name,
-                item.description,
-            )
+            async with self._database.transaction() as connection:
+                row = await connection.fetchrow(
+                    """
+                    INSERT INTO items (name, description) VALUES ($1, $2)
+                    RETURNING id, name, description, created_at
+                    """,
+                    item.name,
+                    item.description,
+                )
         except asyncpg.UniqueViolationError as error:
             raise NameTaken(item.name) from error
         assert row is not None
         return Item.model_validate(dict(row))
 
     async def list(self, *, limit: int, offset: int) -> list[Item]:
-        rows = await self._connection.fetch(
-            """
-            SELECT id, name, description, created_at FROM items
-             ORDER BY created_at DESC, id DESC
-             LIMIT $1 OFFSET $2
-            """,
-            limit,
-            offset,
-        )
+        async with self._database.connection() as connection:
+            rows = await connection.fetch(
+                """
+                SELECT id, name, description, created_at FROM items
+                 ORDER BY created_at DESC, id DESC
+                 LIMIT $1 OFFSET $2
+                """,
+                limit,
+                offset,
+            )
         return [Item.model_validate(dict(row)) for row in rows]
 
     async def get(self, item_id: int) -> Item | None:
-        row = await self._connection.fetchrow(
-            "SELECT id, name, description, created_at FROM items WHERE id = $1",
-            item_id,
-        )
+        async with self._database.connection() as connection:
+            row = await connection.fetchrow(
+                "SELECT id, name, description, created_at FROM items WHERE id = $1",
+                item_id,
+            )
         return None if row is None else Item.model_validate(dict(row))
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
         try:
-            row = await self._connection.fetchrow(
-                """
-                UPDATE items
-                   SET name = CASE WHEN $2 THEN $3 ELSE name END,
-                       description = CASE WHEN $4 THEN $5 ELSE description END
-                 WHERE id = $1
-                RETURNING id, name, description, created_at
-                """,
-                item_id,
-                "name" in fields,
-                changes.name,
-                "description" in fields,
-                changes.description,
-            )
+            async with self._database.transaction() as connection:
+                row = await connection.fetchrow(
+                    """
+                    UPDATE items
+                       SET name = CASE WHEN $2 THEN $3 ELSE name END,
+                           description = CASE WHEN $4 THEN $5 ELSE description END
+                     WHERE id = $1
+                    RETURNING id, name, description, created_at
+                    """,
+                    item_id,
+                    "name" in fields,
+                    changes.name,
+                    "description" in fields,
+                    changes.description,
+                )
         except asyncpg.UniqueViolationError as error:
             raise NameTaken(changes.name or "") from error
         return None if row is None else Item.model_validate(dict(row))
 
     async def delete(self, item_id: int) -> bool:
-        deleted = await self._connection.fetchval(
-            "DELETE FROM items WHERE id = $1 RETURNING id", item_id
-        )
+        async with self._database.transaction() as connection:
+            deleted = await connection.fetchval(
+                "DELETE FROM items WHERE id = $1 RETURNING id", item_id
+            )
         return deleted is not None

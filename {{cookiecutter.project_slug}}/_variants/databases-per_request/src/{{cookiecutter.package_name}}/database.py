@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import databases
-from databases.core import Connection as Connection  # what the dependencies lend
+from databases.core import Connection
 
 from .settings import Settings
 

@@ -6,7 +6,7 @@ opened and closed by the lifespan; every request is one transaction.
 {%- endif %}
 
 databases lends each asyncio task its own connection, and FastAPI serves each request in a task
-of its own, so a request's dependencies and endpoint all share one connection.
+of its own, so concurrent requests never share one.
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import databases
-from databases.core import Connection as Connection  # what the dependencies lend
+from databases.core import Connection
 
 from .db_errors import CONNECTION_LOST
 from .schemas import PoolStats
@@ -53,6 +53,18 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
+        only there does the statement timeout hold."""
+        async with self.transaction() as connection:
+{%- else %}
+        """A connection for reads, each statement on its own (autocommit)."""
+        async with self._borrowed() as connection:
+{%- endif %}
+            yield connection
+
+    @asynccontextmanager
+    async def _borrowed(self) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
         try:
@@ -74,7 +86,7 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self.connection() as connection, connection.raw_connection.transaction():
+        async with self._borrowed() as connection, connection.raw_connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -85,7 +97,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self.connection() as connection:
+        async with self._borrowed() as connection:
             await connection.fetch_val("SELECT 1")
 
     def stats(self) -> PoolStats:
@@ -100,6 +112,12 @@ class Database:
         )
 
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+async def keep_as_is(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
+    """What the pool does to a connection given back to it: nothing."""
+
+
+{% endif -%}
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Connect (the pool's minimum of connections at once), and disconnect gracefully at the end."""
@@ -126,6 +144,10 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         # PgBouncer in transaction mode may run each statement on another server connection:
         # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
         statement_cache_size=0,
+        # Nor is there a session of ours to reset when a connection goes back to the pool:
+        # asyncpg's RESET ALL (and more) would cost a round trip and reach whichever server
+        # connection PgBouncer had at hand.
+        reset=keep_as_is,
         # PgBouncer accepts no startup parameter but a few like this one; the statement
         # timeout is set per transaction instead (Database.transaction).
         server_settings={"application_name": "{{ cookiecutter.project_slug }}"},

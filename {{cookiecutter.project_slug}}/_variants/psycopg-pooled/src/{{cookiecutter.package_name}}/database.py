@@ -1,8 +1,9 @@
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The psycopg connection pool to PgBouncer in transaction mode: opened and closed by the
-lifespan, lent to one request at a time for one transaction."""
+lifespan, lent for one transaction at a time."""
 {%- else -%}
-"""The psycopg connection pool: opened and closed by the lifespan, lent to one request at a time."""
+"""The psycopg connection pool: opened and closed by the lifespan, lent for one statement or
+transaction at a time."""
 {%- endif %}
 
 import logging
@@ -41,6 +42,18 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
+        only there does the statement timeout hold."""
+        async with self.transaction() as connection:
+{%- else %}
+        """A connection for reads, each statement on its own (autocommit)."""
+        async with self._borrowed() as connection:
+{%- endif %}
+            yield connection
+
+    @asynccontextmanager
+    async def _borrowed(self) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
         async with self._pool.connection() as connection:
             yield connection
@@ -48,7 +61,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, connection.transaction():
+        async with self._borrowed() as connection, connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -59,7 +72,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self.connection() as connection:
+        async with self._borrowed() as connection:
             await connection.execute("SELECT 1")
 
     def stats(self) -> PoolStats:

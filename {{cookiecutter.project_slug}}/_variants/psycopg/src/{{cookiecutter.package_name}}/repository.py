@@ -1,24 +1,29 @@
-"""SQL for items. Every value is a bound parameter."""
+"""SQL for items. Every value is a bound parameter.
+
+Each method borrows a connection for its statement only (writes: in a transaction, committed
+before the method returns), so no connection is held while a request is validated or answered.
+"""
 
 from psycopg import AsyncCursor
 from psycopg.errors import UniqueViolation
 from psycopg.rows import class_row
 
-from .database import Connection
+from .database import Connection, Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
 
-class ItemRepository:
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+def items(connection: Connection) -> AsyncCursor[Item]:
+    """A cursor that returns rows as `Item`s."""
+    return connection.cursor(row_factory=class_row(Item))
 
-    def _items(self) -> AsyncCursor[Item]:
-        """A cursor that returns rows as `Item`s."""
-        return self._connection.cursor(row_factory=class_row(Item))
+
+class ItemRepository:
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def create(self, item: ItemCreate) -> Item:
-        async with self._items() as cursor:
+        async with self._database.transaction() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -34,7 +39,7 @@ class ItemRepository:
         return created
 
     async def list(self, *, limit: int, offset: int) -> list[Item]:
-        async with self._items() as cursor:
+        async with self._database.connection() as connection, items(connection) as cursor:
             await cursor.execute(
                 """
                 SELECT id, name, description, created_at FROM items
@@ -46,7 +51,7 @@ class ItemRepository:
             return await cursor.fetchall()
 
     async def get(self, item_id: int) -> Item | None:
-        async with self._items() as cursor:
+        async with self._database.connection() as connection, items(connection) as cursor:
             await cursor.execute(
                 "SELECT id, name, description, created_at FROM items WHERE id = %s", (item_id,)
             )
@@ -54,7 +59,7 @@ class ItemRepository:
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
-        async with self._items() as cursor:
+        async with self._database.transaction() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -78,7 +83,8 @@ class ItemRepository:
             return await cursor.fetchone()
 
     async def delete(self, item_id: int) -> bool:
-        cursor = await self._connection.execute(
-            "DELETE FROM items WHERE id = %s RETURNING id", (item_id,)
-        )
-        return await cursor.fetchone() is not None
+        async with self._database.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM items WHERE id = %s RETURNING id", (item_id,)
+            )
+            return await cursor.fetchone() is not None

@@ -11,7 +11,8 @@ from .database import Database
 from .repository import ItemRepository
 
 
-def get_database(request: Request) -> Database:
+# Dependencies that do no I/O are async: FastAPI runs plain functions in a worker thread.
+async def get_database(request: Request) -> Database:
     database: Database = request.state.db
     return database
 
@@ -63,11 +64,11 @@ ReadSession = Annotated[Session, Depends(read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
-def items_reader(session: ReadSession) -> ItemRepository:
+async def items_reader(session: ReadSession) -> ItemRepository:
     return ItemRepository(session)
 
 
-def items_writer(session: WriteSession) -> ItemRepository:
+async def items_writer(session: WriteSession) -> ItemRepository:
     return ItemRepository(session)
 
 
