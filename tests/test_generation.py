@@ -31,9 +31,9 @@ FOR_PGBOUNCER = [r"(?i)pgbouncer", r"statement_cache_size", r"prepare_threshold"
 # Startup parameters PgBouncer refuses.
 REFUSED_BY_PGBOUNCER = [r"-c statement_timeout", r"\"statement_timeout\":"]
 FOREIGN_TO_STRATEGY: dict[str, list[str]] = {
-    "pool": [*FOR_PGBOUNCER, r"(?i)per[_ -]request"],
+    "pool": [*FOR_PGBOUNCER, r"(?i)per[_-]request"],
     "per_request": [*FOR_PGBOUNCER, *POOL_OBJECTS],
-    "pgbouncer": [*REFUSED_BY_PGBOUNCER, r"(?i)per[_ -]request"],
+    "pgbouncer": [*REFUSED_BY_PGBOUNCER, r"(?i)per[_-]request"],
 }
 PGBOUNCER = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter")
