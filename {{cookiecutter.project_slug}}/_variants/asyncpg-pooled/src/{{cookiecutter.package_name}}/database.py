@@ -6,6 +6,7 @@ lifespan, lent for one transaction at a time."""
 transaction at a time."""
 {%- endif %}
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,8 +53,13 @@ class Database:
     async def _borrowed(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
         try:
-            async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+            # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
+            async with asyncio.timeout(self._acquire_timeout):
+                connection = await self._pool.acquire()
+            try:
                 yield connection
+            finally:
+                await self._pool.release(connection)
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once. Expire them all so the pool reconnects instead.
