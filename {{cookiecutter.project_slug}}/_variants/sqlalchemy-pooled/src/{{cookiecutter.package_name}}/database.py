@@ -64,8 +64,9 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Session]:
-        """A session whose transaction is rolled back at the end; its connection goes back."""
-        with self._sessions() as session:
+        """A session for reads. Behind PgBouncer it is in a transaction, as for writes: only
+        there does the statement timeout hold."""
+        with self.transaction() as session:
             yield session
 
     @contextmanager

@@ -1,4 +1,9 @@
-"""Queries on items through the ORM. Every value is a bound parameter."""
+"""Queries on items through the ORM. Every value is a bound parameter.
+
+Each method runs in a session of its own (writes: in a transaction, committed before the method
+returns), so a connection is held only while the database works, never while a request is
+validated or answered.
+"""
 
 from psycopg.errors import UniqueViolation
 from sqlalchemy import delete, select
@@ -6,56 +11,64 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import models
+from .database import Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
 
 
 class ItemRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     def create(self, item: ItemCreate) -> Item:
-        row = models.Item(name=item.name, description=item.description)
-        self._session.add(row)
-        self._flush(name=item.name)  # INSERT ... RETURNING fills in id and created_at
-        return Item.model_validate(row)
+        with self._database.transaction() as session:
+            row = models.Item(name=item.name, description=item.description)
+            session.add(row)
+            flush(session, name=item.name)  # INSERT ... RETURNING fills in id and created_at
+            return Item.model_validate(row)
 
     def list(self, *, limit: int, offset: int) -> list[Item]:
-        rows = self._session.scalars(
-            select(models.Item)
-            .order_by(models.Item.created_at.desc(), models.Item.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return [Item.model_validate(row) for row in rows]
+        with self._database.connection() as session:
+            rows = session.scalars(
+                select(models.Item)
+                .order_by(models.Item.created_at.desc(), models.Item.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return [Item.model_validate(row) for row in rows]
 
     def get(self, item_id: int) -> Item | None:
-        row = self._session.get(models.Item, item_id)
-        return None if row is None else Item.model_validate(row)
+        with self._database.connection() as session:
+            row = session.get(models.Item, item_id)
+            return None if row is None else Item.model_validate(row)
 
     def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
-        row = self._session.get(models.Item, item_id, with_for_update=True)
-        if row is None:
-            return None
-        for field, value in changes.model_dump(exclude_unset=True).items():
-            setattr(row, field, value)
-        self._flush(name=row.name)
-        return Item.model_validate(row)
+        with self._database.transaction() as session:
+            row = session.get(models.Item, item_id, with_for_update=True)
+            if row is None:
+                return None
+            for field, value in changes.model_dump(exclude_unset=True).items():
+                setattr(row, field, value)
+            flush(session, name=row.name)
+            return Item.model_validate(row)
 
     def delete(self, item_id: int) -> bool:
-        deleted = self._session.scalar(
-            delete(models.Item).where(models.Item.id == item_id).returning(models.Item.id)
-        )
-        return deleted is not None
+        with self._database.transaction() as session:
+            deleted = session.scalar(
+                delete(models.Item).where(models.Item.id == item_id).returning(models.Item.id)
+            )
+            return deleted is not None
 
-    def _flush(self, *, name: str) -> None:
-        try:
-            self._session.flush()
-        except IntegrityError as error:
-            violation = error.orig
-            if (
-                isinstance(violation, UniqueViolation)
-                and violation.diag.constraint_name == models.NAME_KEY
-            ):
-                raise NameTaken(name) from error
-            raise
+
+def flush(session: Session, *, name: str) -> None:
+    """Send the pending changes; a name that is taken becomes NameTaken."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        violation = error.orig
+        if (
+            isinstance(violation, UniqueViolation)
+            and violation.diag.constraint_name == models.NAME_KEY
+        ):
+            raise NameTaken(name) from error
+        raise

@@ -1,10 +1,10 @@
-"""CRUD on items. Reads run each statement on its own; writes run in a transaction committed
-before the response is sent. The endpoints are plain functions: FastAPI runs them in its
-thread pool, as the session's I/O blocks."""
+"""CRUD on items. The repository commits each write before the endpoint returns, so before the
+response is sent: a failed commit is never answered 2xx. The endpoints are plain functions:
+FastAPI runs them in its thread pool, as the session's I/O blocks."""
 
 from fastapi import APIRouter, Response, status
 
-from ..dependencies import ItemsReader, ItemsWriter
+from ..dependencies import Items
 from ..schemas import Item, ItemCreate, ItemUpdate
 from .item_params import CONFLICT, NOT_FOUND, ItemId, Limit, Offset, not_found
 
@@ -12,22 +12,18 @@ router = APIRouter(prefix="/items", tags=["items"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
-def create_item(body: ItemCreate, items: ItemsWriter) -> Item:
+def create_item(body: ItemCreate, items: Items) -> Item:
     return items.create(body)
 
 
 @router.get("")
-def list_items(
-    items: ItemsReader,
-    limit: Limit = 20,
-    offset: Offset = 0,
-) -> list[Item]:
+def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
     """Items, newest first."""
     return items.list(limit=limit, offset=offset)
 
 
 @router.get("/{item_id}", responses=NOT_FOUND)
-def get_item(item_id: ItemId, items: ItemsReader) -> Item:
+def get_item(item_id: ItemId, items: Items) -> Item:
     item = items.get(item_id)
     if item is None:
         raise not_found(item_id)
@@ -35,7 +31,7 @@ def get_item(item_id: ItemId, items: ItemsReader) -> Item:
 
 
 @router.patch("/{item_id}", responses=NOT_FOUND | CONFLICT)
-def update_item(item_id: ItemId, body: ItemUpdate, items: ItemsWriter) -> Item:
+def update_item(item_id: ItemId, body: ItemUpdate, items: Items) -> Item:
     item = items.update(item_id, body)
     if item is None:
         raise not_found(item_id)
@@ -43,7 +39,7 @@ def update_item(item_id: ItemId, body: ItemUpdate, items: ItemsWriter) -> Item:
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-def delete_item(item_id: ItemId, items: ItemsWriter) -> Response:
+def delete_item(item_id: ItemId, items: Items) -> Response:
     if not items.delete(item_id):
         raise not_found(item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
