@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.baking import run
+
 from .load import LoadResult, run_wrk
 from .pgbouncer import pgbouncer
 from .postgres import SEED_ITEMS, PeakConnections, Server
 from .serving import free_port, http_ok, running
 from .targets import Target
-from .variants import run
 
 
 @dataclass(frozen=True)
@@ -144,5 +145,6 @@ def _db_ceiling(target: Target, settings: Settings) -> float:
         timeout=settings.seconds + settings.warmup + 120,
         DATABASE_URL=target.database_url,
     )
-    figures = json.loads(output.strip().splitlines()[-1])
+    # The figures are the last line printed as JSON; warnings may come on stderr around it.
+    figures = json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
     return float(figures["queries"]) / float(figures["seconds"])

@@ -1,12 +1,11 @@
 """The variants: every combination cookiecutter.json offers, baked and synced in a work dir."""
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
-from tests.baking import TEMPLATE, checked_context, clean_env, combination_id, combinations
+from tests.baking import TEMPLATE, checked_context, combination_id, combinations, run
 
 PACKAGE = "my_service"  # the template's default package name, which every bake keeps
 
@@ -43,29 +42,6 @@ def chosen_variants(ids: str | None) -> list[Variant]:
             f"the template offers {', '.join(v.id for v in offered)}"
         )
     return [variant for variant in offered if variant.id in wanted]
-
-
-class CommandFailed(RuntimeError):
-    pass
-
-
-def run(command: list[str], cwd: Path, timeout: float = 600, **env: str) -> str:
-    """Run a command in a baked project's environment; raise with its output if it fails."""
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        env=clean_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise CommandFailed(
-            f"{' '.join(command)} exited {result.returncode} in {cwd}:\n"
-            f"{(result.stdout + result.stderr).strip()}"
-        )
-    return result.stdout
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+class CommandFailed(RuntimeError):
+    """A command in a baked project exited non-zero; the message holds its output."""
+
+
 def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> str:
-    """Run a command; fail with its output when it fails."""
+    """Run a command in a baked project's environment; its output, or CommandFailed with it."""
     result = subprocess.run(
         command,
         cwd=cwd,
@@ -56,5 +60,6 @@ def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> str:
         check=False,
     )
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{' '.join(command)} exited {result.returncode}:\n{output}"
+    if result.returncode != 0:
+        raise CommandFailed(f"{' '.join(command)} exited {result.returncode} in {cwd}:\n{output}")
     return output

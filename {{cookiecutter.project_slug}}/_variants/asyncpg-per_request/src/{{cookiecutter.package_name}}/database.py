@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from .asyncpg_options import connect_options
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -24,23 +25,12 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self._url = settings.database_url.get_secret_value()
         self._connect_timeout = settings.db_connect_timeout
-        # The server cancels a statement at this limit; the client gives up a little later
-        # in case the server itself stops answering.
-        self._command_timeout = settings.db_statement_timeout + settings.db_connect_timeout
-        self._server_settings = {
-            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
-            "application_name": "{{ cookiecutter.project_slug }}",
-        }
+        self._options = connect_options(settings)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
-        connection = await asyncpg.connect(
-            self._url,
-            timeout=self._connect_timeout,
-            command_timeout=self._command_timeout,
-            server_settings=self._server_settings,
-        )
+        connection = await asyncpg.connect(self._url, **self._options)
         try:
             yield connection
         finally:

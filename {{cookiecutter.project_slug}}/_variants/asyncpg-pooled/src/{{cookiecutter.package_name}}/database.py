@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
 from .schemas import PoolStats
 from .settings import Settings
@@ -94,12 +95,6 @@ class Database:
         )
 
 
-{% if cookiecutter.connection_strategy == "pgbouncer" -%}
-async def keep_as_is(connection: "asyncpg.Connection[asyncpg.Record]") -> None:
-    """What the pool does to a connection given back to it: nothing."""
-
-
-{% endif -%}
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[Database]:
     """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
@@ -110,30 +105,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         settings.database_url_for_logs,
     )
     pool = await asyncpg.create_pool(
-        settings.database_url.get_secret_value(),
-        min_size=settings.db_pool_min_size,
-        max_size=settings.db_pool_max_size,
-        timeout=settings.db_connect_timeout,
-        # The server cancels a statement at this limit; the client gives up a little later
-        # in case the server itself stops answering.
-        command_timeout=settings.db_statement_timeout + settings.db_connect_timeout,
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-        # PgBouncer in transaction mode may run each statement on another server connection:
-        # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
-        statement_cache_size=0,
-        # Nor is there a session of ours to reset when a connection goes back to the pool:
-        # asyncpg's RESET ALL (and more) would cost a round trip and reach whichever server
-        # connection PgBouncer had at hand.
-        reset=keep_as_is,
-        # PgBouncer accepts no startup parameter but a few like this one; the statement
-        # timeout is set per transaction instead (Database.transaction).
-        server_settings={"application_name": "{{ cookiecutter.project_slug }}"},
-{%- else %}
-        server_settings={
-            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
-            "application_name": "{{ cookiecutter.project_slug }}",
-        },
-{%- endif %}
+        settings.database_url.get_secret_value(), **pool_options(settings)
     )
     try:
         yield Database(pool, settings)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import databases
 from databases.core import Connection
 
+from .asyncpg_options import connect_options
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,14 +26,7 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self._url = settings.database_url.get_secret_value()
-        self._connect_timeout = settings.db_connect_timeout
-        # The server cancels a statement at this limit; the client gives up a little later
-        # in case the server itself stops answering.
-        self._command_timeout = settings.db_statement_timeout + settings.db_connect_timeout
-        self._server_settings = {
-            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
-            "application_name": "{{ cookiecutter.project_slug }}",
-        }
+        self._options = connect_options(settings)
 
     def _new_database(self) -> databases.Database:
         return databases.Database(
@@ -43,9 +37,7 @@ class Database:
             dsn=self._url,
             min_size=1,
             max_size=1,
-            timeout=self._connect_timeout,
-            command_timeout=self._command_timeout,
-            server_settings=self._server_settings,
+            **self._options,
         )
 
     @asynccontextmanager
