@@ -6,7 +6,7 @@ from .settings import Settings
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for asyncpg's connect() and create_pool()."""
+    """Keyword arguments for asyncpg's connections{% if cookiecutter.connection_strategy != "per_request" %}, by connect() or create_pool(){% endif %}."""
     return {
         "timeout": settings.db_connect_timeout,
         # The server cancels a statement at DB_STATEMENT_TIMEOUT; the client gives up a little
