@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings=settings,
                 logs=work_dir / "logs",
             )
-        machine = describe(server.version(), wrk, pgbouncer_binary())
+        machine = describe(server.version(), server.authentication, wrk, pgbouncer_binary())
         rows = summarize(targets, measurements)
         findings = checks(rows, connections=settings.connections, pool_size=settings.pool_size)
         output = args.output or (work_dir / "results" if args.smoke else RESULTS)

@@ -27,7 +27,9 @@ def tool_version(*command: str) -> str:
     return output.splitlines()[0] if output else "unknown"
 
 
-def describe(postgres_version: str, wrk: str | None, pgbouncer: str | None) -> dict[str, Any]:
+def describe(
+    postgres_version: str, authentication: str, wrk: str | None, pgbouncer: str | None
+) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
@@ -35,6 +37,7 @@ def describe(postgres_version: str, wrk: str | None, pgbouncer: str | None) -> d
         "platform": platform.platform(),
         "python": platform.python_version(),
         "postgresql": postgres_version,
+        "authentication": authentication,
         "wrk": tool_version(wrk, "-v").split(" Copyright")[0] if wrk else "not installed",
         "pgbouncer": tool_version(pgbouncer, "--version") if pgbouncer else "not installed",
     }

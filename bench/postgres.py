@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 
 SEED_ITEMS = 1000
+SCRAM = "SCRAM-SHA-256 passwords over a Unix socket"
 # The embedded server listens on a Unix socket only; its name carries PostgreSQL's default port.
 EMBEDDED_SOCKET_PORT = 5432
 
@@ -24,6 +25,8 @@ class Server:
     url: str  # postgresql://... of its administrative database
     # The user the server runs as when the harness started it as root (it owns the data dir).
     system_user: str | None = None
+    # How clients authenticate, for the record next to the figures.
+    authentication: str = "as the server at BENCH_DATABASE_URL is set up"
 
     @property
     def host(self) -> str:
@@ -79,9 +82,34 @@ def embedded_server(data_dir: Path) -> Iterator[Server]:
 
     server = get_server(data_dir, cleanup_mode="delete")
     try:
-        yield Server(server.get_uri(), system_user=server.system_user)
+        url = require_passwords(server.get_uri(), data_dir)
+        yield Server(url, system_user=server.system_user, authentication=SCRAM)
     finally:
         server.cleanup()
+
+
+def require_passwords(url: str, data_dir: Path) -> str:
+    """Make the embedded server ask for passwords (SCRAM), as a production server does, so that
+    opening a connection costs what it costs there; the URL with the new password."""
+    password = secrets.token_hex(16)
+    hba = data_dir / "pg_hba.conf"
+    rules = [
+        line if line.lstrip().startswith("#") else line.replace("trust", "scram-sha-256")
+        for line in hba.read_text().splitlines()
+    ]
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(unquote(urlsplit(url).username or "postgres")),
+                sql.Literal(password),
+            )
+        )
+        hba.write_text("\n".join(rules) + "\n")
+        connection.execute("SELECT pg_reload_conf()")
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0].partition(":")[0] or "postgres"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
 
 
 @contextmanager

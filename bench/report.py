@@ -112,8 +112,9 @@ def markdown(
         f"{subheading} Machine",
         "",
         f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['platform']}, "
-        f"Python {machine['python']}, PostgreSQL {machine['postgresql']}, {machine['wrk']}, "
-        f"{machine['pgbouncer']}; run on {machine['date']}.",
+        f"Python {machine['python']}, PostgreSQL {machine['postgresql']} (clients log in with "
+        f"{machine['authentication']}), {machine['wrk']}, {machine['pgbouncer']}; "
+        f"run on {machine['date']}.",
         "",
     ]
     return "\n".join(parts)
