@@ -1,3 +1,4 @@
+{%- set borrow = "_borrowed" if cookiecutter.connection_strategy == "pgbouncer" else "connection" -%}
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The asyncpg connection pool to PgBouncer in transaction mode: opened and closed by the
 lifespan, lent for one transaction at a time."""
@@ -37,21 +38,18 @@ class Database:
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
         self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
 {%- endif %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
         only there does the statement timeout hold."""
         async with self.transaction() as connection:
-{%- else %}
-        """A connection for reads, each statement on its own."""
-        async with self._borrowed() as connection:
-{%- endif %}
             yield connection
+{%- endif %}
 
     @asynccontextmanager
-    async def _borrowed(self) -> AsyncIterator[Connection]:
+    async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
         try:
             # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
@@ -70,7 +68,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self._borrowed() as connection, connection.transaction():
+        async with self.{{ borrow }}() as connection, connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -81,7 +79,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self._borrowed() as connection:
+        async with self.{{ borrow }}() as connection:
             await connection.fetchval("SELECT 1")
 
     def stats(self) -> PoolStats:

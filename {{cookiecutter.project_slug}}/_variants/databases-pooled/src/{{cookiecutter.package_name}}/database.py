@@ -1,3 +1,4 @@
+{%- set borrow = "_borrowed" if cookiecutter.connection_strategy == "pgbouncer" else "connection" -%}
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The database: encode/databases over an asyncpg pool to PgBouncer in transaction mode,
 opened and closed by the lifespan; every request is one transaction.
@@ -51,21 +52,18 @@ class Database:
         # there. The attribute is stable: databases has had no release since 0.9.0 (2024).
         pool: Pool = self._database._backend._pool
         return pool
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
         only there does the statement timeout hold."""
         async with self.transaction() as connection:
-{%- else %}
-        """A connection for reads, each statement on its own (autocommit)."""
-        async with self._borrowed() as connection:
-{%- endif %}
             yield connection
+{%- endif %}
 
     @asynccontextmanager
-    async def _borrowed(self) -> AsyncIterator[Connection]:
+    async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
         try:
@@ -87,7 +85,7 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self._borrowed() as connection, connection.raw_connection.transaction():
+        async with self.{{ borrow }}() as connection, connection.raw_connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -98,7 +96,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self._borrowed() as connection:
+        async with self.{{ borrow }}() as connection:
             await connection.fetch_val("SELECT 1")
 
     def stats(self) -> PoolStats:

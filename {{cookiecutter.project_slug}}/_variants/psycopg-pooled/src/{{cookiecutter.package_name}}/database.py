@@ -1,3 +1,4 @@
+{%- set borrow = "_borrowed" if cookiecutter.connection_strategy == "pgbouncer" else "connection" -%}
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The psycopg connection pool to PgBouncer in transaction mode: opened and closed by the
 lifespan, lent for one transaction at a time."""
@@ -39,21 +40,18 @@ class Database:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 {%- endif %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
         only there does the statement timeout hold."""
         async with self.transaction() as connection:
-{%- else %}
-        """A connection for reads, each statement on its own (autocommit)."""
-        async with self._borrowed() as connection:
-{%- endif %}
             yield connection
+{%- endif %}
 
     @asynccontextmanager
-    async def _borrowed(self) -> AsyncIterator[Connection]:
+    async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
         async with self._pool.connection() as connection:
             yield connection
@@ -61,7 +59,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self._borrowed() as connection, connection.transaction():
+        async with self.{{ borrow }}() as connection, connection.transaction():
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -72,7 +70,7 @@ class Database:
             yield connection
 
     async def ping(self) -> None:
-        async with self._borrowed() as connection:
+        async with self.{{ borrow }}() as connection:
             await connection.execute("SELECT 1")
 
     def stats(self) -> PoolStats:
