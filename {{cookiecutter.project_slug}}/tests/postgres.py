@@ -3,6 +3,7 @@ depend on the driver under test."""
 
 import os
 import secrets
+import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +24,14 @@ def private_directory(prefix: str) -> Iterator[Path]:
     another pytest session starts: the server would lose its data directory mid-run."""
     with tempfile.TemporaryDirectory(prefix=prefix) as directory:
         yield Path(directory)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on, for a server the tests start."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from .postgres import private_directory, psql
+from .postgres import free_port, private_directory, psql
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -24,13 +23,6 @@ def workdir() -> Iterator[Path]:
     """Where the service runs; its embedded PostgreSQL keeps .pgdata/ here."""
     with private_directory("service-") as directory:
         yield directory
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def with_password(url: str, password: str) -> str:

@@ -4,7 +4,6 @@ own `pgbouncer/pgbouncer.ini`, so that the app meets it exactly as in production
 import configparser
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import pytest
 
-from .postgres import private_directory, psql
+from .postgres import free_port, private_directory, psql
 
 PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "pgbouncer" / "pgbouncer.ini"
 # Debian and Ubuntu install it in /usr/sbin, which is not on every user's PATH.
@@ -36,13 +35,6 @@ class PgBouncer:
         parts = urlsplit(database_url)
         user = unquote(parts.username or "postgres")
         return urlunsplit(("postgresql", f"{user}@127.0.0.1:{self.port}", parts.path, "", ""))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_address(server_url: str) -> tuple[str, int, str, str]:
