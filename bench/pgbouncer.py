@@ -1,24 +1,19 @@
 """A PgBouncer in transaction mode in front of the server, for the `pgbouncer` variants."""
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from tests.baking import pgbouncer_binary
+
 from .postgres import Server, database_name
 from .serving import accepts_connections, free_port, running
 
 POOL_SIZE = 20  # server connections per database and user (PgBouncer's default_pool_size)
 MAX_CLIENTS = 500  # enough for a per-connection app at any client count the harness uses
-
-
-def pgbouncer_binary() -> str | None:
-    return shutil.which("pgbouncer") or (
-        "/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None
-    )
 
 
 def run_as(server: Server) -> str | None:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ def checked_context(extra_context: dict[str, Any]) -> dict[str, Any]:
     unknown = set(extra_context) - TEMPLATE_KEYS
     assert not unknown, f"not in cookiecutter.json: {sorted(unknown)}"
     return extra_context
+
+
+def pgbouncer_binary() -> str | None:
+    """PgBouncer, which the pgbouncer bakes' suites and the benchmark run; Debian installs it in
+    /usr/sbin, which is not on every user's PATH."""
+    return shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

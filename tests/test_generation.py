@@ -2,13 +2,12 @@
 
 import os
 import re
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from .baking import TEMPLATE_KEYS, combinations
+from .baking import TEMPLATE_KEYS, combinations, pgbouncer_binary
 
 # Text that betrays code of another driver or strategy, per choice: none may be in its bakes.
 FOREIGN_TO_DRIVER: dict[str, list[str]] = {
@@ -35,7 +34,6 @@ FOREIGN_TO_STRATEGY: dict[str, list[str]] = {
     "per_request": [*FOR_PGBOUNCER, *POOL_OBJECTS],
     "pgbouncer": [*REFUSED_BY_PGBOUNCER, r"(?i)per[_-]request"],
 }
-PGBOUNCER = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
 TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter")
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}
 
@@ -114,7 +112,7 @@ def test_mypy_passes(bake, combination) -> None:
 
 @pytest.mark.project_suite
 def test_the_projects_own_suite_passes(bake, combination) -> None:
-    if combination["connection_strategy"] == "pgbouncer" and not PGBOUNCER:
+    if combination["connection_strategy"] == "pgbouncer" and not pgbouncer_binary():
         message = "PgBouncer is not installed (apt-get install pgbouncer)"
         if os.environ.get("CI"):
             pytest.fail(f"{message}: CI must run the pgbouncer bakes through a real one")
