@@ -3,7 +3,7 @@ database of the suite's own on it, and the app served in-process with its real l
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,20 +45,33 @@ def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
         yield bouncer
 
 
-@pytest.fixture(scope="session")
-def database_url(server_url: str, pgbouncer: PgBouncer) -> Iterator[str]:
-    """The suite's database, through PgBouncer."""
+@contextmanager
+def migrated_database(server_url: str, bouncer: PgBouncer) -> Iterator[str]:
+    """A new database on the server, reached (and migrated) through PgBouncer; dropped after."""
     with scratch_database(server_url) as url:
-        through_pgbouncer = pgbouncer.url_for(url)
+        through_pgbouncer = bouncer.url_for(url)
         upgrade_to_head(through_pgbouncer)
         yield through_pgbouncer
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, pgbouncer: PgBouncer) -> Iterator[str]:
+    with migrated_database(server_url, pgbouncer) as url:
+        yield url
 {%- else %}
+
+
+@contextmanager
+def migrated_database(server_url: str) -> Iterator[str]:
+    """A new database on the server, migrated; dropped afterwards."""
+    with scratch_database(server_url) as url:
+        upgrade_to_head(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    with scratch_database(server_url) as url:
-        upgrade_to_head(url)
+    with migrated_database(server_url) as url:
         yield url
 {%- endif %}
 
@@ -68,26 +81,19 @@ def own_server() -> Iterator[PostgresServer]:
     """A server the tests may stop and start: never one the suite does not own."""
     with throwaway_server() as server:
         yield server
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
 
 @pytest.fixture(scope="module")
 def own_database_url(own_server: PostgresServer) -> Iterator[str]:
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
     """A database on the tests' own server, through a PgBouncer of its own."""
     with (
-        scratch_database(own_server.get_uri()) as url,
         pgbouncer_in_front_of(own_server.get_uri()) as bouncer,
+        migrated_database(own_server.get_uri(), bouncer) as url,
     ):
-        through_pgbouncer = bouncer.url_for(url)
-        upgrade_to_head(through_pgbouncer)
-        yield through_pgbouncer
+        yield url
 {%- else %}
-
-
-@pytest.fixture(scope="module")
-def own_database_url(own_server: PostgresServer) -> Iterator[str]:
-    with scratch_database(own_server.get_uri()) as url:
-        upgrade_to_head(url)
+    with migrated_database(own_server.get_uri()) as url:
         yield url
 {%- endif %}
 
