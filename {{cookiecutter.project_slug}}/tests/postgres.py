@@ -3,6 +3,7 @@ depend on the driver under test."""
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import tempfile
@@ -147,6 +148,40 @@ def stop_embedded(server: PostgresServer) -> None:
 
 def start_embedded(server: PostgresServer) -> None:
     server.ensure_postgres_running()
+
+
+def server_processes(server: PostgresServer) -> list[int]:
+    """The postmaster of an embedded server and every process it has started."""
+    postmaster = server.get_pid()
+    assert postmaster is not None, "the server is not running"
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The fields after the command's closing parenthesis: state, then the parent's pid.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(stat.parent.name))
+    return [postmaster, *children]
+
+
+@contextmanager
+def frozen(server: PostgresServer) -> Iterator[None]:
+    """The server stops answering, as a hung host or a paused VM does: every one of its
+    processes is stopped (SIGSTOP) while TCP connections and sockets stay open; they go on
+    (SIGCONT) after the block. Only for a server the tests own."""
+    processes = server_processes(server)
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in processes:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 {%- if cookiecutter.connection_strategy == "per_request" %}
 
 
