@@ -17,7 +17,7 @@ class Bake:
 
     def sync(self) -> None:
         if not self._synced:
-            run(["uv", "sync", "--quiet"], self.path)
+            run(["uv", "sync", "--locked", "--quiet"], self.path)
             self._synced = True
 
     def uv_run(self, *command: str, timeout: float = 900, **env: str) -> str:
