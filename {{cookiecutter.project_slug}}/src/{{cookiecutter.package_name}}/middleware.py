@@ -4,9 +4,9 @@ A plain ASGI middleware: Starlette's BaseHTTPMiddleware would cost far more on e
 """
 
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +28,7 @@ def incoming_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and ACCEPTED_ID.fullmatch(value):
             return value.decode("ascii")
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, at a fifth of the cost
 
 
 class RequestObserver:
@@ -100,4 +100,4 @@ class RequestObserver:
             )
         if self.metrics is not None:
             route = scope.get("route")
-            self.metrics.observe(method, getattr(route, "path", UNMATCHED), status, seconds)
+            self.metrics.observe(seconds, method, getattr(route, "path", UNMATCHED), str(status))
