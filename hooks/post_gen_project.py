@@ -23,9 +23,9 @@ AUTHOR_NAME = json.loads(r'''{{ cookiecutter.author_name | tojson }}''')
 AUTHOR_EMAIL = json.loads(r'''{{ cookiecutter.author_email | tojson }}''')
 DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
-# cruft records the template commit it renders from. `cruft update` renders the old and the new
-# template into directories of its own and diffs them: a .git there would be diffed too. And
-# `cruft create` writes .cruft.json after this hook, so a commit here would leave it out.
+# cruft adds `_commit` (the template commit it renders) to the context. `cruft update` renders
+# the old and the new template into directories of its own and diffs them: a .git there would be
+# diffed too. And `cruft create` writes .cruft.json after this hook: a commit here would miss it.
 RENDERED_BY_CRUFT = json.loads(r'''{{ cookiecutter._commit | default("") | tojson }}''') != ""
 
 VARIANTS = Path("_variants")
