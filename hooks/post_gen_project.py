@@ -29,6 +29,9 @@ CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojso
 RENDERED_BY_CRUFT = json.loads(r'''{{ cookiecutter._commit | default("") | tojson }}''') != ""
 
 VARIANTS = Path("_variants")
+# One uv.lock per combination (refreshed by `python -m scripts.relock`), so that a project is
+# locked from its first commit: `uv sync --locked`, image builds and CI need no resolution first.
+LOCKS = VARIANTS / "locks"
 
 # The manifest: which layers each driver owns, applied in this order.
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
@@ -56,6 +59,12 @@ def layers_for(driver: str, strategy: str) -> list[str]:
 
 def apply_layer(layer: Path, project: Path) -> None:
     shutil.copytree(layer, project, dirs_exist_ok=True)
+
+
+def place_lock_file(driver: str, strategy: str, project: Path) -> None:
+    lock = LOCKS / f"{driver}-{strategy}.uv.lock"
+    if lock.is_file():  # absent only while `scripts.relock` makes the first one of a combination
+        shutil.copyfile(lock, project / "uv.lock")
 
 
 def remove_variants() -> None:
@@ -120,6 +129,7 @@ def main() -> int:
     project = Path.cwd()
     for layer in layers_for(DB_DRIVER, CONNECTION_STRATEGY):
         apply_layer(VARIANTS / layer, project)
+    place_lock_file(DB_DRIVER, CONNECTION_STRATEGY, project)
     remove_variants()
     if not RENDERED_BY_CRUFT:
         print(initialise_repository())

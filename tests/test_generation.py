@@ -95,7 +95,14 @@ def test_project_metadata(bake, combination) -> None:
 
     assert pyproject["project"]["name"] == "my-service"
     assert (project.path / "src" / project.package / "__main__.py").is_file()
-    for expected in ["README.md", "Makefile", ".env.example", ".gitignore", "alembic.ini"]:
+    for expected in [
+        "README.md",
+        "Makefile",
+        ".env.example",
+        ".gitignore",
+        "alembic.ini",
+        "uv.lock",
+    ]:
         assert (project.path / expected).is_file(), expected
     assert ".pgdata/" in (project.path / ".gitignore").read_text().splitlines()
 
