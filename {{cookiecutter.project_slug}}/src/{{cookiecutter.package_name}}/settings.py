@@ -13,6 +13,9 @@ class Settings(BaseSettings):
 
     # postgresql://user:password@host:port/database; empty means "start an embedded PostgreSQL".
     database_url: SecretStr = SecretStr("")
+    # Where migrations connect when it is not DATABASE_URL: straight to PostgreSQL when the app
+    # goes through PgBouncer, or as a role that may change the schema.
+    migration_database_url: SecretStr = SecretStr("")
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # Per process: replicas x WORKERS x DB_POOL_MAX_SIZE must stay below max_connections.
     db_pool_min_size: int = Field(default=2, ge=0)
@@ -33,6 +36,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def url_to_migrate(self) -> str:
+        return (
+            self.migration_database_url.get_secret_value() or self.database_url.get_secret_value()
+        )
 
     @property
     def database_url_for_logs(self) -> str:
