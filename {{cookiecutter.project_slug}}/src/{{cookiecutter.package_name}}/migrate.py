@@ -58,7 +58,7 @@ def lock_migrations(connection: Connection) -> None:
     A transaction-level lock (`pg_advisory_xact_lock`), taken as the transaction's first
     statement, before Alembic reads the current revision: it is released by the commit or
     rollback (or by the server, if the connection dies), so it can never be left behind, and it
-    holds through PgBouncer in transaction mode too, which keeps a transaction on one server
+    holds through a pooler in transaction mode too, which keeps a transaction on one server
     connection.
     """
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})

@@ -14,7 +14,7 @@ class Settings(BaseSettings):
     # postgresql://user:password@host:port/database; empty means "start an embedded PostgreSQL".
     database_url: SecretStr = SecretStr("")
     # Where migrations connect when it is not DATABASE_URL: straight to PostgreSQL when the app
-    # goes through PgBouncer, or as a role that may change the schema.
+    # goes through a pooler, or as a role that may change the schema.
     migration_database_url: SecretStr = SecretStr("")
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # Per process: replicas x WORKERS x DB_POOL_MAX_SIZE must stay below max_connections.
