@@ -14,6 +14,9 @@ class Settings(BaseSettings):
 
     # postgresql://user:password@host:port/database; empty means "start an embedded PostgreSQL".
     database_url: SecretStr = SecretStr("")
+    # Where migrations connect when it is not DATABASE_URL: straight to PostgreSQL when the app
+    # goes through a pooler, or as a role that may change the schema.
+    migration_database_url: SecretStr = SecretStr("")
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # Per process: replicas x WORKERS x DB_POOL_MAX_SIZE must stay below max_connections.
     db_pool_min_size: int = Field(default=2, ge=0)
@@ -43,6 +46,12 @@ class Settings(BaseSettings):
     @classmethod
     def _json_or_text(cls, value: object) -> object:
         return "json" if isinstance(value, str) and value.strip().lower() == "json" else "text"
+
+    @property
+    def url_to_migrate(self) -> str:
+        return (
+            self.migration_database_url.get_secret_value() or self.database_url.get_secret_value()
+        )
 
     @property
     def database_url_for_logs(self) -> str:
