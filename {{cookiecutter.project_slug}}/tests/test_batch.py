@@ -2,6 +2,8 @@
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from httpx import AsyncClient
@@ -22,6 +24,29 @@ def batch(*names: str) -> dict[str, list[dict[str, str | None]]]:
 
 def stored_names(database_url: str) -> set[str]:
     return set(psql(database_url, "SELECT name FROM items").splitlines())
+
+
+@contextmanager
+def inserts_aborted_as_in_a_deadlock(database_url: str) -> Iterator[None]:
+    """Every insert into items fails as when PostgreSQL ends a transaction to break a deadlock."""
+    psql(
+        database_url,
+        """
+        CREATE FUNCTION abort_as_in_a_deadlock() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'deadlock detected' USING ERRCODE = 'deadlock_detected';
+        END $$;
+        CREATE TRIGGER abort_as_in_a_deadlock BEFORE INSERT ON items
+            FOR EACH ROW EXECUTE FUNCTION abort_as_in_a_deadlock();
+        """,
+    )
+    try:
+        yield
+    finally:
+        psql(
+            database_url,
+            "DROP TRIGGER abort_as_in_a_deadlock ON items; DROP FUNCTION abort_as_in_a_deadlock()",
+        )
 
 
 async def test_a_batch_is_stored_whole_and_answered_in_order(
@@ -147,6 +172,17 @@ async def test_concurrent_batches_sharing_names_are_each_all_or_nothing(
     for response in responses:
         if response.status_code == 409:
             assert any(f"'{name}'" in response.json()["detail"] for name in shared)
+
+
+async def test_a_transaction_ended_to_break_a_deadlock_is_503_to_retry(
+    client: AsyncClient, database_url: str
+) -> None:
+    with inserts_aborted_as_in_a_deadlock(database_url):
+        response = await client.post("/items/batch", json=batch("lamp", "desk"))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert psql(database_url, "SELECT count(*) FROM items") == "0"
 
 
 async def test_every_path_gives_its_connection_back(database_url: str) -> None:
