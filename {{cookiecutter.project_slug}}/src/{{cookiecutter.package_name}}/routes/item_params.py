@@ -37,7 +37,7 @@ def refuse_repeated_names(batch: ItemBatch) -> None:
 
 
 def in_lock_order(items: list[ItemCreate]) -> list[ItemCreate]:
-    """The items by name. An insert waits for any other transaction that inserted the same name;
-    batches that insert in one order wait for each other, instead of each waiting for a name the
-    other holds (a deadlock)."""
+    """The items sorted by name, the one order in which every batch inserts. An insert waits for
+    any open transaction that inserted the same name: two batches that inserted shared names in
+    opposite orders could each wait for the other (a deadlock); in one order, the later waits."""
     return sorted(items, key=lambda item: item.name)
