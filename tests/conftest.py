@@ -1,9 +1,11 @@
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .baking import checked_context, combination_id, combinations, run
+from .containers import remove_storage, storage_root
 
 
 class Bake:
@@ -55,3 +57,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 for context in combinations()
             ],
         )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) removes the image tests' storage, once every
+    worker is done with it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    root = storage_root(session.config._tmp_path_factory.getbasetemp())
+    if root.exists():
+        remove_storage(root)
