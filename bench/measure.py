@@ -115,6 +115,7 @@ def serving(target: Target, *, server: Server, settings: Settings, log: Path) ->
             "PORT": str(port),
             "WORKERS": "1",
             "LOG_LEVEL": "warning",
+            **dict(target.env),
         }
         stack.enter_context(
             running(

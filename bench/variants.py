@@ -57,7 +57,7 @@ class Bake:
         return ["uv", "run", "--no-sync", "--project", str(self.path), *command]
 
     def sync(self) -> None:
-        run(["uv", "sync", "--quiet"], self.path)
+        run(["uv", "sync", "--locked", "--quiet"], self.path)
 
     def migrate(self, database_url: str) -> None:
         self.uv_run("alembic", "upgrade", "head", DATABASE_URL=database_url)

@@ -1,11 +1,23 @@
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .baking import checked_context, combination_id, combinations, run
+from .baking import TEMPLATE, checked_context, combination_id, combinations, run
 from .containers import remove_storage, storage_root
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bake outside /tmp/pytest-of-<user>. Run as root, a bake's embedded PostgreSQL runs as
+    another user, from binaries in the bake's .venv; pytest makes its tree owner-only again
+    whenever any pytest session starts (the bakes' own suites among them), and the server would
+    lose its binaries mid-run. One directory per checkout, emptied by pytest at each run."""
+    if config.option.basetemp is None:
+        checkout = hashlib.sha256(str(TEMPLATE).encode()).hexdigest()[:8]
+        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"template-tests-{checkout}")
 
 
 class Bake:
@@ -19,7 +31,7 @@ class Bake:
 
     def sync(self) -> None:
         if not self._synced:
-            run(["uv", "sync", "--quiet"], self.path)
+            run(["uv", "sync", "--locked", "--quiet"], self.path)
             self._synced = True
 
     def uv_run(self, *command: str, timeout: float = 900, **env: str) -> str:

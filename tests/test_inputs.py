@@ -1,29 +1,12 @@
 """What the prompts accept and refuse, through the real `cookiecutter` command."""
 
 import ast
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from .baking import TEMPLATE, checked_context, clean_env
-
-COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input"]
-
-
-def cookiecutter(output_dir: Path, **context: str) -> subprocess.CompletedProcess[str]:
-    arguments = [f"{key}={value}" for key, value in checked_context(context).items()]
-    return subprocess.run(
-        [*COOKIECUTTER, "--output-dir", str(output_dir), str(TEMPLATE), *arguments],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
-
+from .baking import cookiecutter, run
 
 BAD_INPUTS = [
     ({"package_name": "1service"}, "package_name '1service' must be a lowercase Python identifier"),
@@ -96,3 +79,17 @@ def test_derived_names_follow_the_project_name(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "billing-api-v2" / "src" / "billing_api_v2" / "app.py").is_file()
+
+
+def test_the_shipped_lock_fits_a_project_of_any_name(tmp_path: Path) -> None:
+    """Every bake ships the uv.lock of its combination; the project's own name in it is the
+    slug asked for, so `uv sync --locked` works from the first commit."""
+    result = cookiecutter(tmp_path, project_name="Billing API", db_driver="sqlalchemy")
+
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "billing-api"
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    assert {"name": "billing-api", "version": "0.1.0"}.items() <= next(
+        package for package in lock["package"] if package.get("source") == {"editable": "."}
+    ).items()
+    run(["uv", "lock", "--check"], project)

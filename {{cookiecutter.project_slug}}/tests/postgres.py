@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -178,10 +178,8 @@ def frozen(server: PostgresServer) -> Iterator[None]:
         yield
     finally:
         for pid in processes:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 {%- if cookiecutter.connection_strategy == "per_request" %}
 
 

@@ -73,7 +73,7 @@ def main() -> None:
         migrate.main()
         return
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     exit_on_sigterm()
     try:
         serve(settings)
@@ -89,7 +89,7 @@ def serve(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_config=logging_config(settings.log_level),
+            log_config=logging_config(settings.log_level, settings.log_format),
         )
 
 

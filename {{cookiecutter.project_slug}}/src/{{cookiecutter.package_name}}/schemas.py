@@ -11,12 +11,21 @@ NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Description = Annotated[str | None, Field(pattern=NO_NUL)]
 
+# Items one POST /items/batch may create: all of them in one transaction.
+BATCH_MAX_ITEMS = 100
+
 
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     description: Description = None
+
+
+class ItemBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ItemCreate] = Field(min_length=1, max_length=BATCH_MAX_ITEMS)
 
 
 class ItemUpdate(BaseModel):

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .logs import LogFormat
 from .urls import hide_password
 
 
@@ -31,11 +32,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # "json": one JSON object per line, for a log collector; anything else: readable lines.
+    log_format: LogFormat = "text"
+    # Serve Prometheus metrics on /metrics.
+    metrics_enabled: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _json_or_text(cls, value: object) -> object:
+        return "json" if isinstance(value, str) and value.strip().lower() == "json" else "text"
 
     @property
     def url_to_migrate(self) -> str:
