@@ -1,4 +1,5 @@
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -6,6 +7,7 @@ from typing import Any
 import pytest
 
 from .baking import TEMPLATE, checked_context, combination_id, combinations, run
+from .containers import remove_storage, storage_root
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,3 +69,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 for context in combinations()
             ],
         )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or a run without workers) removes the image tests' storage, once every
+    worker is done with it."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    root = storage_root(session.config._tmp_path_factory.getbasetemp())
+    if root.exists():
+        remove_storage(root)

