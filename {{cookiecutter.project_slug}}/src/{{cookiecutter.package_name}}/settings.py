@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
+    # Bytes a request body may have; a larger one is answered 413 without being read.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=0)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
