@@ -1,4 +1,4 @@
-"""``python -m {{ cookiecutter.package_name }}``: serve the API with uvicorn.
+"""``python -m {{ cookiecutter.package_name }}``: serve the API (see server.py).
 
 With DATABASE_URL unset or empty, an embedded PostgreSQL is started with its data under
 ``.pgdata/`` and migrated first, so the service runs on a machine with nothing else installed.
@@ -6,16 +6,14 @@ With DATABASE_URL unset or empty, an embedded PostgreSQL is started with its dat
 
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from .embedded import embedded_server
-from .logs import configure_logging, logging_config
+from .logs import configure_logging
 from .migrate import upgrade_to_head
+from .server import exit_on_sigterm, serve
 from .settings import Settings
 from .urls import hide_password
 
@@ -44,36 +42,15 @@ def database(settings: Settings) -> Iterator[None]:
         yield
 
 
-def exit_on_sigterm() -> None:
-    """Uvicorn shuts down on SIGTERM, then raises the signal again: make that an exit that
-    unwinds, so the embedded PostgreSQL is stopped as it is on Ctrl-C."""
-
-    def exit_(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, exit_)
-
-
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level)
     exit_on_sigterm()
     try:
-        serve(settings)
+        with database(settings):
+            serve(settings)
     except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down
         raise SystemExit(130) from None
-
-
-def serve(settings: Settings) -> None:
-    with database(settings):
-        uvicorn.run(
-            "{{ cookiecutter.package_name }}.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=logging_config(settings.log_level),
-        )
 
 
 if __name__ == "__main__":
