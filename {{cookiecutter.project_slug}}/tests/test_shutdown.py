@@ -13,13 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
 
+from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.embedded import PostgresServer
+from {{ cookiecutter.package_name }}.settings import DATABASE_CLOSE_TIMEOUT
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .conftest import migrated_database
 from .pgbouncer import pgbouncer_in_front_of
 {% endif -%}
+from .conftest import make_settings
 from .postgres import frozen, wait_for
 from .service import service
 
@@ -78,6 +83,22 @@ def test_readiness_fails_at_once_while_requests_are_still_served(
     assert DRAIN_DELAY <= exited_after < DRAIN_TIMEOUT
     assert running.process.returncode == 0
     assert "draining" in running.log()
+
+
+async def test_the_database_closes_within_its_bound_when_the_server_is_frozen(
+    own_server: PostgresServer, own_database_url: str
+) -> None:
+    manager = LifespanManager(create_app(make_settings(own_database_url)), shutdown_timeout=30)
+    await manager.__aenter__()
+    transport = ASGITransport(app=manager.app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/health/ready")).status_code == 200  # connections are open
+    with frozen(own_server):
+        started = time.monotonic()
+        await manager.__aexit__(None, None, None)
+        took = time.monotonic() - started
+
+    assert took < DATABASE_CLOSE_TIMEOUT + 0.5
 
 
 @contextmanager
