@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .pgbouncer import PgBouncer, pgbouncer_in_front_of
 {% endif -%}
-from .postgres import psql, scratch_database, throwaway_server
+from .postgres import private_directory, psql, scratch_database, throwaway_server
 
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
 
@@ -139,6 +139,13 @@ def settings(database_url: str) -> Settings:
 async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
     async with serve(settings) as client:
         yield client
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """Where a service started by a test runs; its embedded PostgreSQL keeps .pgdata/ here."""
+    with private_directory("service-") as directory:
+        yield directory
 
 
 @pytest.fixture

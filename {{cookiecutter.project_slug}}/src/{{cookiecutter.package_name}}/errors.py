@@ -1,13 +1,23 @@
-"""How failures become answers: 503 when the database cannot serve, 409 on conflicts."""
+"""How failures become answers: 503 when the database cannot serve, 409 on conflicts, 422 on
+a bad request."""
 
 import logging
+from typing import cast
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
+
+# A 422 says where and what, never the input itself (FastAPI's default echoes it): a large body
+# would make a larger answer. A body with thousands of mistakes gets the first few.
+MAX_REPORTED_ERRORS = 10
+# Beyond this, a part of an error's location is a key the client made up, not one of ours.
+MAX_LOCATION_PART = 64
 
 
 class NameTaken(Exception):
@@ -37,13 +47,35 @@ async def conflict(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=409)
 
 
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    errors = cast(RequestValidationError, exc).errors()  # installed for this error only
+    detail = [
+        {
+            "type": error["type"],
+            "loc": [shortened(part) for part in error["loc"]],
+            "msg": error["msg"],
+            **({"ctx": error["ctx"]} if "ctx" in error else {}),
+        }
+        for error in errors[:MAX_REPORTED_ERRORS]
+    ]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
+def shortened(part: str | int) -> str | int:
+    if isinstance(part, str) and len(part) > MAX_LOCATION_PART:
+        return f"{part[:MAX_LOCATION_PART]}..."
+    return part
+
+
 def install_error_handlers(
     app: FastAPI,
     *,
     unavailable: tuple[type[Exception], ...],
     conflicts: tuple[type[Exception], ...],
 ) -> None:
-    """Answer the driver's unavailability errors with 503 and its integrity errors with 409."""
+    """Answer the driver's unavailability errors with 503, its integrity errors with 409, and
+    bad requests with 422."""
+    app.add_exception_handler(RequestValidationError, invalid_request)
     for error in unavailable:
         app.add_exception_handler(error, service_unavailable)
     conflicting: tuple[type[Exception], ...] = (NameTaken, *conflicts)
