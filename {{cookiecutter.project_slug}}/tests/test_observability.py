@@ -176,7 +176,8 @@ def test_json_log_lines_carry_each_request_id_errors_included(
 
 
 def test_readable_lines_carry_the_request_id(database_url: str, workdir: Path) -> None:
-    with service(workdir, DATABASE_URL=database_url, LOG_FORMAT="text", LOG_LEVEL="info") as running:
+    env = {"LOG_FORMAT": "text", "LOG_LEVEL": "info"}
+    with service(workdir, DATABASE_URL=database_url, **env) as running:
         httpx.get(f"{running.url}/items/424242", headers={"X-Request-ID": "r-text"})
     output = running.log()
 
