@@ -1,4 +1,5 @@
-"""How failures become answers: 503 when the database cannot serve, 409 on conflicts."""
+"""How failures become answers: 503 when the database cannot serve (saying so when a write may
+have been saved all the same), 409 on conflicts."""
 
 import logging
 
@@ -8,6 +9,11 @@ from fastapi.responses import JSONResponse
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
+UNAVAILABLE = "The database is unavailable; retry shortly."
+OUTCOME_UNKNOWN = (
+    "The connection to the database was lost while the change was being committed: it may or "
+    "may not have been saved. Check before you retry."
+)
 
 
 class NameTaken(Exception):
@@ -15,6 +21,10 @@ class NameTaken(Exception):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"an item named {name!r} already exists")
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection was lost while COMMIT was under way: the server may have committed."""
 
 
 async def service_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -25,8 +35,22 @@ async def service_unavailable(request: Request, exc: Exception) -> JSONResponse:
         type(exc).__name__,
         exc,
     )
+    return retry_later(UNAVAILABLE)
+
+
+async def outcome_unknown(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning(
+        "commit outcome unknown for %s %s: %s",
+        request.method,
+        request.url.path,
+        exc.__cause__ or exc,
+    )
+    return retry_later(OUTCOME_UNKNOWN)
+
+
+def retry_later(detail: str) -> JSONResponse:
     return JSONResponse(
-        {"detail": "The database is unavailable; retry shortly."},
+        {"detail": detail},
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -44,6 +68,7 @@ def install_error_handlers(
     conflicts: tuple[type[Exception], ...],
 ) -> None:
     """Answer the driver's unavailability errors with 503 and its integrity errors with 409."""
+    app.add_exception_handler(CommitOutcomeUnknown, outcome_unknown)
     for error in unavailable:
         app.add_exception_handler(error, service_unavailable)
     conflicting: tuple[type[Exception], ...] = (NameTaken, *conflicts)

@@ -7,6 +7,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .urls import hide_password
 
+# How long past DB_STATEMENT_TIMEOUT the client still waits for the server's answer. The server
+# cancels a slow statement itself; the client gives up only on a server that stopped answering.
+CLIENT_TIMEOUT_MARGIN = 1.0
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -33,6 +37,11 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def db_client_timeout(self) -> float:
+        """Seconds the client waits for the server's answer before it gives the connection up."""
+        return self.db_statement_timeout + CLIENT_TIMEOUT_MARGIN
 
     @property
     def database_url_for_logs(self) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
 from .schemas import PoolStats
@@ -51,24 +52,25 @@ class Database:
     @asynccontextmanager
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
+        # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
+        async with asyncio.timeout(self._acquire_timeout):
+            connection = await self._pool.acquire()
         try:
-            # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
-            async with asyncio.timeout(self._acquire_timeout):
-                connection = await self._pool.acquire()
-            try:
+            with failures_handled(connection):
                 yield connection
-            finally:
-                await self._pool.release(connection)
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
-            # each would fail once. Expire them all so the pool reconnects instead.
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
             await self._pool.expire_connections()
             raise
+        finally:
+            await tidy_up(self._pool.release(connection), "giving the connection back")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.{{ borrow }}() as connection, connection.transaction():
+        async with self.{{ borrow }}() as connection, transaction(connection):
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.

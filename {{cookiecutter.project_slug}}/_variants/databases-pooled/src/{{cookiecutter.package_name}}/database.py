@@ -13,13 +13,14 @@ of its own, so concurrent requests never share one.
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
 import databases
 from databases.core import Connection
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
 from .schemas import PoolStats
@@ -66,17 +67,21 @@ class Database:
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
+        # Entered and left by hand: databases would wait for a free connection forever, and a
+        # failure to give it back must not undo what the request did.
+        async with asyncio.timeout(self._acquire_timeout):
+            await connection.__aenter__()
         try:
-            async with AsyncExitStack() as stack:
-                # databases would wait for a free connection forever.
-                async with asyncio.timeout(self._acquire_timeout):
-                    await stack.enter_async_context(connection)
+            with failures_handled(connection.raw_connection):
                 yield connection
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
-            # each would fail once. Expire them all so the pool reconnects instead.
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
             await self._pool.expire_connections()
             raise
+        finally:
+            await tidy_up(connection.__aexit__(), "giving the connection back")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -85,7 +90,7 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self.{{ borrow }}() as connection, connection.raw_connection.transaction():
+        async with self.{{ borrow }}() as connection, transaction(connection.raw_connection):
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
