@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,6 +127,41 @@ def connections_of(url: str, application_name: str) -> list[str]:
     return states.splitlines()
 
 
+def sessions_waiting_for_a_lock(url: str) -> int:
+    """How many sessions on the URL's database wait for a lock."""
+    return int(
+        psql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+    )
+
+
+def terminate_backends(url: str, condition: str = "true") -> int:
+    """End the server process of every other client of the URL's database for which the SQL
+    ``condition`` holds, as an administrator or a crash would; how many there were."""
+    return int(
+        psql(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            f"AND backend_type = 'client backend' AND ({condition})",
+        )
+    )
+
+
+def other_backends(url: str) -> int:
+    """How many client backends other than psql's own are connected to the URL's database."""
+    return int(
+        psql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        )
+    )
+
+
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -178,10 +213,8 @@ def frozen(server: PostgresServer) -> Iterator[None]:
         yield
     finally:
         for pid in processes:
-            try:
+            with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 {%- if cookiecutter.connection_strategy == "per_request" %}
 
 
