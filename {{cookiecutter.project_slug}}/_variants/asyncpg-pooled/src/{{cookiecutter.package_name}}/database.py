@@ -18,6 +18,7 @@ import asyncpg
 from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -84,6 +85,12 @@ class Database:
         async with self.{{ borrow }}() as connection:
             await connection.fetchval("SELECT 1")
 
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
+
     def stats(self) -> PoolStats:
         size, idle = self._pool.get_size(), self._pool.get_idle_size()
         return PoolStats(
@@ -108,7 +115,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         settings.database_url.get_secret_value(), **pool_options(settings)
     )
     try:
-        yield Database(pool, settings)
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
     finally:
         logger.info("closing asyncpg pool")
         await pool.close()

@@ -23,6 +23,7 @@ from databases.core import Connection
 from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -104,6 +105,12 @@ class Database:
         async with self.{{ borrow }}() as connection:
             await connection.fetch_val("SELECT 1")
 
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.raw_connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
+
     def stats(self) -> PoolStats:
         pool = self._pool
         size, idle = pool.get_size(), pool.get_idle_size()
@@ -136,7 +143,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     )
     await database.connect()
     try:
-        yield Database(database, settings)
+        app_database = Database(database, settings)
+        await log_pool_budget(app_database.server_connections, settings)
+        yield app_database
     finally:
         logger.info("closing databases pool")
         await database.disconnect()

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .psycopg_connections import failures_handled, transaction
 from .schemas import PoolStats
 from .settings import Settings
@@ -80,6 +81,13 @@ class Database:
         async with self.{{ borrow }}() as connection:
             await connection.execute("SELECT 1")
 
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            cursor = await connection.execute(SERVER_CONNECTIONS_QUERY)
+            row = await cursor.fetchone()
+        assert row is not None
+        return ServerConnections(*row)
+
     def stats(self) -> PoolStats:
         stats = self._pool.get_stats()
         size, idle = stats["pool_size"], stats["pool_available"]
@@ -136,7 +144,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     pool = create_pool(settings)
     await pool.open(wait=True, timeout=settings.db_connect_timeout + settings.db_pool_timeout)
     try:
-        yield Database(pool, settings)
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
     finally:
         logger.info("closing psycopg pool")
         await pool.close()

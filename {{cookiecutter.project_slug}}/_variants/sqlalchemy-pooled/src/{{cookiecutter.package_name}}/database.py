@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
 from .sqlalchemy_connections import Watchdog, failures_handled, transaction
@@ -104,6 +105,15 @@ class Database:
         with self.connection() as session:
             session.execute(text("SELECT 1"))
 
+    async def server_connections(self) -> ServerConnections:
+        async with self.reserved_connection():
+            return await run_in_threadpool(self._read_server_connections)
+
+    def _read_server_connections(self) -> ServerConnections:
+        with self.connection() as session:
+            row = session.execute(text(SERVER_CONNECTIONS_QUERY)).one()
+        return ServerConnections(*row)
+
     def stats(self) -> PoolStats:
         pool = self._engine.pool
         assert isinstance(pool, QueuePool)
@@ -169,7 +179,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         with Watchdog(engine, settings.db_client_timeout):
             if settings.db_pool_min_size:
                 await run_in_threadpool(open_connections, engine, settings.db_pool_min_size)
-            yield Database(engine, settings)
+            database = Database(engine, settings)
+            await log_pool_budget(database.server_connections, settings)
+            yield database
     finally:
         logger.info("closing SQLAlchemy pool")
         await run_in_threadpool(engine.dispose)
