@@ -55,6 +55,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where results go (default bench/results/; with --smoke a temporary directory)",
     )
     parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="also serve each variant with its access log on, and with its metrics off, "
+        "to show what observing requests costs",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI: 1 s per load, one round, no warm-up; fails if a target cannot be served "
@@ -112,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ):
         work_dir = Path(work)
         say(f"PostgreSQL {server.version()}; variants: {', '.join(v.id for v in variants)}")
-        with prepared_targets(variants, server, work_dir) as targets:
+        with prepared_targets(
+            variants, server, work_dir, observability=args.observability
+        ) as targets:
             measurements = measure_rounds(
                 targets,
                 rounds=args.rounds,

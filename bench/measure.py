@@ -117,6 +117,7 @@ def serving(target: Target, *, server: Server, settings: Settings, log: Path) ->
             "LOG_LEVEL": "warning",
             # Stopped after each load: no need to go on serving for load balancers first.
             "DRAIN_DELAY": "0",
+            **dict(target.env),
         }
         stack.enter_context(
             running(

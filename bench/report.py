@@ -17,6 +17,8 @@ from .measure import Measurement, Settings, headline
 from .summary import Check, Row
 from .targets import Kind
 
+REFERENCES = (Kind.HAND_WRITTEN, Kind.HTTP_CEILING, Kind.DB_CEILING)
+
 COLORS = {"pool": "#2b6cb0", "per_request": "#c05621", "pgbouncer": "#2f855a"}
 REFERENCE_COLOR = "#a0aec0"
 
@@ -55,7 +57,7 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         peak = "-" if row.peak_connections is None else str(row.peak_connections)
         cells = [
-            row.label if row.kind == Kind.VARIANT else f"*{row.label}*",
+            f"*{row.label}*" if row.kind in REFERENCES else row.label,
             _rate(row.reads_rate),
             _rate(row.writes_rate),
             _ms(row.reads_p50_ms, row.reads_p99_ms),

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from .measure import Measurement, Settings, measure
 from .postgres import Server, scratch_database, seed_items
-from .targets import Target, driver_references, http_ceiling, variant_target
+from .targets import (
+    Target,
+    driver_references,
+    http_ceiling,
+    observability_twins,
+    variant_target,
+)
 from .variants import Bake, Variant, bake
 
 
@@ -18,7 +24,7 @@ def say(message: str) -> None:
 
 @contextmanager
 def prepared_targets(
-    variants: list[Variant], server: Server, work_dir: Path
+    variants: list[Variant], server: Server, work_dir: Path, *, observability: bool = False
 ) -> Iterator[list[Target]]:
     """Bake and sync every variant, give each (and each driver's references) a migrated and
     seeded database of its own; the databases are dropped after the block. In measuring order:
@@ -43,7 +49,11 @@ def prepared_targets(
             driver_bakes = [b for b in bakes if b.variant.driver == driver]
             # The references run in the environment of a bake of their driver.
             targets += driver_references(driver_bakes[0], new_database(driver_bakes[0], driver))
-            targets += [variant_target(b, new_database(b, b.variant.id)) for b in driver_bakes]
+            for driver_bake in driver_bakes:
+                variant = variant_target(
+                    driver_bake, new_database(driver_bake, driver_bake.variant.id)
+                )
+                targets += [variant, *(observability_twins(variant) if observability else [])]
         # Two at a time as well: each migration is mostly an interpreter starting up.
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda job: migrate_and_seed(*job), to_migrate))

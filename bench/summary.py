@@ -94,11 +94,11 @@ def summarize(targets: list[Target], measurements: list[Measurement]) -> list[Ro
 
     http = by_id.get("http-ceiling")
     for row in rows:
-        if row.kind not in (Kind.VARIANT, Kind.HAND_WRITTEN):
+        if row.kind not in (Kind.VARIANT, Kind.VARIANT_WITH_SETTINGS, Kind.HAND_WRITTEN):
             continue
         hand_written = reference(Kind.HAND_WRITTEN, row.driver)
         db = reference(Kind.DB_CEILING, row.driver)
-        if row.kind == Kind.VARIANT and hand_written:
+        if row.kind != Kind.HAND_WRITTEN and hand_written:
             row.vs_hand_written_reads = _ratio(row.reads_rate, hand_written.reads_rate)
             row.vs_hand_written_writes = _ratio(row.writes_rate, hand_written.writes_rate)
         row.vs_http_ceiling = _ratio(row.reads_rate, http.reads_rate if http else None)

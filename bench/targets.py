@@ -1,6 +1,6 @@
 """What gets measured: the variants, and the references they are compared with."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,6 +11,8 @@ REFERENCE_APPS = Path(__file__).resolve().parent / "reference_apps"
 
 class Kind(StrEnum):
     VARIANT = "variant"
+    # A variant served with other settings (e.g. its access log on), to show what they cost.
+    VARIANT_WITH_SETTINGS = "variant with settings"
     HAND_WRITTEN = "hand-written"
     HTTP_CEILING = "http-ceiling"
     DB_CEILING = "db-ceiling"
@@ -25,6 +27,11 @@ class Target:
     driver: str | None = None
     strategy: str | None = None
     database_url: str | None = None  # its own database; None for the HTTP ceiling
+    env: tuple[tuple[str, str], ...] = ()  # settings over the benchmark's own
+
+    @property
+    def is_variant(self) -> bool:
+        return self.kind in (Kind.VARIANT, Kind.VARIANT_WITH_SETTINGS)
 
     @property
     def is_http(self) -> bool:
@@ -36,7 +43,7 @@ class Target:
 
     @property
     def command(self) -> list[str]:
-        if self.kind is Kind.VARIANT:
+        if self.is_variant:
             return self.bake.command("python", "-m", PACKAGE)
         # -P: the apps' directory must not be on sys.path, where asyncpg.py shadows asyncpg.
         script = {
@@ -50,7 +57,7 @@ class Target:
     def ready_path(self) -> str:
         """Answers 200 once the app serves: the variants' readiness probe; for the references,
         which have nothing else, a seeded item."""
-        return "/health/ready" if self.kind is Kind.VARIANT else "/items/1"
+        return "/health/ready" if self.is_variant else "/items/1"
 
 
 def variant_target(bake: Bake, database_url: str) -> Target:
@@ -64,6 +71,27 @@ def variant_target(bake: Bake, database_url: str) -> Target:
         strategy=variant.strategy,
         database_url=database_url,
     )
+
+
+# What observing requests costs: each variant again with its access log on (LOG_LEVEL=info, one
+# line per request to a file), and with its metrics off.
+OBSERVABILITY_SETTINGS = {
+    "access log": (("LOG_LEVEL", "info"),),
+    "no metrics": (("METRICS_ENABLED", "false"),),
+}
+
+
+def observability_twins(variant: Target) -> list[Target]:
+    return [
+        replace(
+            variant,
+            id=f"{variant.id}+{name.replace(' ', '-')}",
+            kind=Kind.VARIANT_WITH_SETTINGS,
+            label=f"{variant.label}, {name}",
+            env=env,
+        )
+        for name, env in OBSERVABILITY_SETTINGS.items()
+    ]
 
 
 def driver_references(bake: Bake, database_url: str) -> list[Target]:

@@ -1,19 +1,32 @@
-"""Shape the generated tree for the chosen driver and connection strategy.
+"""Shape the generated tree for the chosen driver and connection strategy, then make it a git
+repository.
 
 The template keeps what every variant shares in the project tree itself and
 what differs in layers under ``_variants/``: each layer is a folder that
 mirrors the project tree. The layers the choice needs are copied over the
 shared tree in order (a later layer's file replaces an earlier one's), then
 ``_variants/`` is removed, so only the chosen variant is left.
+
+The project then becomes a git repository with one commit of what was generated, unless it was
+generated inside an existing work tree (a monorepo), or by cruft (see ``RENDERED_BY_CRUFT``).
+Without git, generation still succeeds and says so.
 """
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+PROJECT_NAME = json.loads(r'''{{ cookiecutter.project_name | tojson }}''')
+AUTHOR_NAME = json.loads(r'''{{ cookiecutter.author_name | tojson }}''')
+AUTHOR_EMAIL = json.loads(r'''{{ cookiecutter.author_email | tojson }}''')
 DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
+# cruft adds `_commit` (the template commit it renders) to the context. `cruft update` renders
+# the old and the new template into directories of its own and diffs them: a .git there would be
+# diffed too. And `cruft create` writes .cruft.json after this hook: a commit here would miss it.
+RENDERED_BY_CRUFT = json.loads(r'''{{ cookiecutter._commit | default("") | tojson }}''') != ""
 
 VARIANTS = Path("_variants")
 # One uv.lock per combination (refreshed by `python -m scripts.relock`), so that a project is
@@ -58,12 +71,68 @@ def remove_variants() -> None:
     shutil.rmtree(VARIANTS)
 
 
+def git(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *arguments], capture_output=True, text=True, check=False)
+
+
+def enclosing_work_tree() -> str | None:
+    """The top of the git work tree the project was generated in, if any."""
+    result = git("rev-parse", "--show-toplevel")
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def commit_identity() -> list[str]:
+    """The author answers as git options for one command: a fresh machine (CI) has no git
+    identity, and the user's git configuration is not ours to change."""
+    return ["-c", f"user.name={AUTHOR_NAME or PROJECT_NAME}", "-c", f"user.email={AUTHOR_EMAIL}"]
+
+
+def commit_everything() -> subprocess.CompletedProcess[str]:
+    """One commit of the generated files. Neither the user's hooks (core.hooksPath) nor commit
+    signing run here: generation must not wait for a passphrase or fail on someone's hook."""
+    added = git("add", "--all")
+    if added.returncode != 0:
+        return added
+    message = (
+        f"Generate {PROJECT_NAME} from cookiecutter-fastapi-postgres "
+        f"(db_driver={DB_DRIVER}, connection_strategy={CONNECTION_STRATEGY})"
+    )
+    return git(
+        *commit_identity(),
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "--message",
+        message,
+    )
+
+
+def initialise_repository() -> str:
+    """Make the project a git repository with one commit; one line that says what was done."""
+    if shutil.which("git") is None:
+        return "git is not installed: the project is not a git repository (run `git init` later)"
+    work_tree = enclosing_work_tree()
+    if work_tree is not None:
+        return f"Generated inside the git work tree {work_tree}: no repository initialised"
+    result = git("init", "--quiet", "--initial-branch=main")
+    if result.returncode == 0:
+        result = commit_everything()
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no reason given"])[-1]
+        return f"git failed, so the project has no first commit: {reason}"
+    return "Initialised a git repository on branch main with one commit of the generated files"
+
+
 def main() -> int:
     project = Path.cwd()
     for layer in layers_for(DB_DRIVER, CONNECTION_STRATEGY):
         apply_layer(VARIANTS / layer, project)
     place_lock_file(DB_DRIVER, CONNECTION_STRATEGY, project)
     remove_variants()
+    if not RENDERED_BY_CRUFT:
+        print(initialise_repository())
     return 0
 
 

@@ -4,12 +4,17 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 COOKIECUTTER_JSON = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 TEMPLATE_KEYS = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
+# What every bake must pass, and what its CI workflow runs: `uv run <command>` in the project.
+LINT_COMMANDS = [("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)]
+# git as on a fresh CI machine: no user name or email configured anywhere.
+WITHOUT_GIT_IDENTITY = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
 def offered(key: str) -> list[str]:
@@ -70,3 +75,34 @@ def run(command: list[str], cwd: Path, timeout: float = 900, **env: str) -> str:
     if result.returncode != 0:
         raise CommandFailed(f"{' '.join(command)} exited {result.returncode} in {cwd}:\n{output}")
     return output
+
+
+COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input"]
+
+
+def cookiecutter(
+    output_dir: Path, env: dict[str, str] | None = None, **context: str
+) -> subprocess.CompletedProcess[str]:
+    """The real `cookiecutter` command, without prompts, in an environment like clean_env()."""
+    arguments = [f"{key}={value}" for key, value in checked_context(context).items()]
+    return subprocess.run(
+        [*COOKIECUTTER, "--output-dir", str(output_dir), str(TEMPLATE), *arguments],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else clean_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+def git(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """A git command in a directory, with git as a fresh machine has it (no identity)."""
+    return subprocess.run(
+        ["git", *arguments],
+        cwd=directory,
+        env=clean_env(**WITHOUT_GIT_IDENTITY),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

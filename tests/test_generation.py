@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .baking import TEMPLATE_KEYS, combinations, pgbouncer_binary
+from .baking import LINT_COMMANDS, TEMPLATE_KEYS, combinations, pgbouncer_binary
 
 # Text that betrays code of another driver or strategy, per choice: none may be in its bakes.
 FOREIGN_TO_DRIVER: dict[str, list[str]] = {
@@ -34,7 +34,8 @@ FOREIGN_TO_STRATEGY: dict[str, list[str]] = {
     "per_request": [*FOR_PGBOUNCER, *POOL_OBJECTS],
     "pgbouncer": [*REFUSED_BY_PGBOUNCER, r"(?i)per[_-]request"],
 }
-TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|%\}|\{#|cookiecutter")
+# Jinja's delimiters (not GitHub Actions' `${{ ... }}` expressions) and cookiecutter variables.
+TEMPLATE_SYNTAX = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|\bcookiecutter\.[a-z_]")
 SKIPPED_DIRS = {".venv", ".git", ".mypy_cache", ".pytest_cache", ".ruff_cache", "__pycache__"}
 
 
@@ -106,15 +107,9 @@ def test_project_metadata(bake, combination) -> None:
     assert ".pgdata/" in (project.path / ".gitignore").read_text().splitlines()
 
 
-def test_ruff_passes(bake, combination) -> None:
-    project = bake(combination)
-
-    project.uv_run("ruff", "check", ".")
-    project.uv_run("ruff", "format", "--check", ".")
-
-
-def test_mypy_passes(bake, combination) -> None:
-    bake(combination).uv_run("mypy")
+@pytest.mark.parametrize("command", LINT_COMMANDS, ids=" ".join)
+def test_lint_passes(bake, combination, command: tuple[str, ...]) -> None:
+    bake(combination).uv_run(*command)
 
 
 @pytest.mark.project_suite

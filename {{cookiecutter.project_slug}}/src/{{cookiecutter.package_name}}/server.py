@@ -46,7 +46,7 @@ def serve(settings: Settings) -> None:
         factory=True,
         host=settings.host,
         port=settings.port,
-        log_config=logging_config(settings.log_level),
+        log_config=logging_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=time_for_requests(settings),
     )
     if settings.workers == 1:

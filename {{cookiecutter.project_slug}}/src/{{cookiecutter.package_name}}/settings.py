@@ -5,6 +5,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .logs import LogFormat
 from .urls import hide_password
 
 # How a drain ends, within DRAIN_TIMEOUT: the database gets DATABASE_CLOSE_TIMEOUT seconds to
@@ -19,6 +20,9 @@ class Settings(BaseSettings):
 
     # postgresql://user:password@host:port/database; empty means "start an embedded PostgreSQL".
     database_url: SecretStr = SecretStr("")
+    # Where migrations connect when it is not DATABASE_URL: straight to PostgreSQL when the app
+    # goes through a pooler, or as a role that may change the schema.
+    migration_database_url: SecretStr = SecretStr("")
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # Per process: replicas x WORKERS x DB_POOL_MAX_SIZE must stay below max_connections.
     db_pool_min_size: int = Field(default=2, ge=0)
@@ -34,6 +38,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # "json": one JSON object per line, for a log collector; anything else: readable lines.
+    log_format: LogFormat = "text"
+    # Serve Prometheus metrics on /metrics.
+    metrics_enabled: bool = True
 
     # Bytes a request body may have; a larger one is answered 413 without being read.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=0)
@@ -48,6 +56,11 @@ class Settings(BaseSettings):
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _json_or_text(cls, value: object) -> object:
+        return "json" if isinstance(value, str) and value.strip().lower() == "json" else "text"
+
     @model_validator(mode="after")
     def _drain_leaves_time_to_finish(self) -> Self:
         reserve = DATABASE_CLOSE_TIMEOUT + EXIT_TIME
@@ -58,6 +71,12 @@ class Settings(BaseSettings):
                 f"{EXIT_TIME} to exit"
             )
         return self
+
+    @property
+    def url_to_migrate(self) -> str:
+        return (
+            self.migration_database_url.get_secret_value() or self.database_url.get_secret_value()
+        )
 
     @property
     def database_url_for_logs(self) -> str:

@@ -1,4 +1,4 @@
-"""What endpoints ask for: the database, and the item repository over it."""
+"""What endpoints ask for: the database, the item repository over it, and units of work."""
 
 from typing import Annotated
 
@@ -6,11 +6,13 @@ from fastapi import Depends, Request
 
 from .database import Database
 from .repository import ItemRepository
+from .unit_of_work import UnitOfWork
 
 
-# Async although they do no I/O: FastAPI would run plain functions in a worker thread. Neither
+# Async although they do no I/O: FastAPI would run plain functions in a worker thread. None
 # yields: a dependency with cleanup costs FastAPI far more per request than the query itself,
-# and the repository gives every connection back by itself.
+# and the repository gives every connection back by itself (a unit of work, at the end of the
+# endpoint's `async with` block).
 async def get_database(request: Request) -> Database:
     database: Database = request.state.db
     return database
@@ -24,3 +26,10 @@ async def get_items(request: Request) -> ItemRepository:
 
 
 Items = Annotated[ItemRepository, Depends(get_items)]
+
+
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.state.db)
+
+
+Work = Annotated[UnitOfWork, Depends(get_unit_of_work)]

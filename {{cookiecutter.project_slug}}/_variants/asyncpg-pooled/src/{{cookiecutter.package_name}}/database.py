@@ -9,6 +9,7 @@ transaction at a time."""
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import asyncpg
 
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
+from .metrics import POOL_WAIT
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -52,9 +54,11 @@ class Database:
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
         try:
+            started = time.perf_counter()
             # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
             async with asyncio.timeout(self._acquire_timeout):
                 connection = await self._pool.acquire()
+            POOL_WAIT.observe(time.perf_counter() - started)
             try:
                 yield connection
             finally:

@@ -1,7 +1,9 @@
 """SQL for items. Every value is a bound parameter.
 
-Each method borrows a connection for its statement only (writes: in a transaction, committed
-before the method returns), so no connection is held while a request is validated or answered.
+Built on the database, each method borrows a connection for its statement only (writes: in a
+transaction, committed before the method returns), so no connection is held while a request is
+validated or answered. Built on a unit of work, every method runs on the unit's connection, in
+its transaction.
 """
 
 import asyncpg
@@ -9,15 +11,16 @@ import asyncpg
 from .database import Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
+from .unit_of_work import UnitOfWork
 
 
 class ItemRepository:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, db: Database | UnitOfWork) -> None:
+        self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
         try:
-            async with self._database.transaction() as connection:
+            async with self._db.transaction() as connection:
                 row = await connection.fetchrow(
                     """
                     INSERT INTO items (name, description) VALUES ($1, $2)
@@ -32,7 +35,7 @@ class ItemRepository:
         return Item.model_validate(dict(row))
 
     async def list(self, *, limit: int, offset: int) -> list[Item]:
-        async with self._database.connection() as connection:
+        async with self._db.connection() as connection:
             rows = await connection.fetch(
                 """
                 SELECT id, name, description, created_at FROM items
@@ -45,7 +48,7 @@ class ItemRepository:
         return [Item.model_validate(dict(row)) for row in rows]
 
     async def get(self, item_id: int) -> Item | None:
-        async with self._database.connection() as connection:
+        async with self._db.connection() as connection:
             row = await connection.fetchrow(
                 "SELECT id, name, description, created_at FROM items WHERE id = $1",
                 item_id,
@@ -55,7 +58,7 @@ class ItemRepository:
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
         try:
-            async with self._database.transaction() as connection:
+            async with self._db.transaction() as connection:
                 row = await connection.fetchrow(
                     """
                     UPDATE items
@@ -75,7 +78,7 @@ class ItemRepository:
         return None if row is None else Item.model_validate(dict(row))
 
     async def delete(self, item_id: int) -> bool:
-        async with self._database.transaction() as connection:
+        async with self._db.transaction() as connection:
             deleted = await connection.fetchval(
                 "DELETE FROM items WHERE id = $1 RETURNING id", item_id
             )

@@ -12,6 +12,7 @@ of its own, so concurrent requests never share one.
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from databases.core import Connection
 
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
+from .metrics import POOL_WAIT
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -68,9 +70,11 @@ class Database:
         connection = self._database.connection()
         try:
             async with AsyncExitStack() as stack:
+                started = time.perf_counter()
                 # databases would wait for a free connection forever.
                 async with asyncio.timeout(self._acquire_timeout):
                     await stack.enter_async_context(connection)
+                POOL_WAIT.observe(time.perf_counter() - started)
                 yield connection
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart

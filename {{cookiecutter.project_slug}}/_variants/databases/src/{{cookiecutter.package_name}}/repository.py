@@ -1,7 +1,9 @@
 """SQL for items. Every value is a bound parameter (``:name``).
 
-Each method borrows a connection for its statement only (writes: in a transaction, committed
-before the method returns), so no connection is held while a request is validated or answered.
+Built on the database, each method borrows a connection for its statement only (writes: in a
+transaction, committed before the method returns), so no connection is held while a request is
+validated or answered. Built on a unit of work, every method runs on the unit's connection, in
+its transaction.
 """
 
 from collections.abc import Mapping
@@ -13,6 +15,7 @@ from databases.interfaces import Record
 from .database import Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
+from .unit_of_work import UnitOfWork
 
 
 def to_item(row: Record) -> Item:
@@ -21,12 +24,12 @@ def to_item(row: Record) -> Item:
 
 
 class ItemRepository:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, db: Database | UnitOfWork) -> None:
+        self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
         try:
-            async with self._database.transaction() as connection:
+            async with self._db.transaction() as connection:
                 row = await connection.fetch_one(
                     """
                     INSERT INTO items (name, description) VALUES (:name, :description)
@@ -40,7 +43,7 @@ class ItemRepository:
         return to_item(row)
 
     async def list(self, *, limit: int, offset: int) -> list[Item]:
-        async with self._database.connection() as connection:
+        async with self._db.connection() as connection:
             rows = await connection.fetch_all(
                 """
                 SELECT id, name, description, created_at FROM items
@@ -52,7 +55,7 @@ class ItemRepository:
         return [to_item(row) for row in rows]
 
     async def get(self, item_id: int) -> Item | None:
-        async with self._database.connection() as connection:
+        async with self._db.connection() as connection:
             row = await connection.fetch_one(
                 "SELECT id, name, description, created_at FROM items WHERE id = :id",
                 {"id": item_id},
@@ -62,7 +65,7 @@ class ItemRepository:
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
         try:
-            async with self._database.transaction() as connection:
+            async with self._db.transaction() as connection:
                 row = await connection.fetch_one(
                     """
                     UPDATE items
@@ -85,7 +88,7 @@ class ItemRepository:
         return None if row is None else to_item(row)
 
     async def delete(self, item_id: int) -> bool:
-        async with self._database.transaction() as connection:
+        async with self._db.transaction() as connection:
             deleted = await connection.fetch_val(
                 "DELETE FROM items WHERE id = :id RETURNING id", {"id": item_id}
             )

@@ -13,6 +13,7 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,  # the connection was lost
     asyncpg.exceptions.OperatorInterventionError,  # statement timeout, shutdown, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, out of memory or disk
+    asyncpg.exceptions.TransactionRollbackError,  # a deadlock or serialization failure: retry
 )
 CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
 {%- if cookiecutter.connection_strategy != "per_request" %}

@@ -9,6 +9,7 @@ transaction at a time."""
 
 import logging
 import math
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from .metrics import POOL_WAIT
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -53,7 +55,9 @@ class Database:
     @asynccontextmanager
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
+        started = time.perf_counter()
         async with self._pool.connection() as connection:
+            POOL_WAIT.observe(time.perf_counter() - started)
             yield connection
 
     @asynccontextmanager

@@ -1,7 +1,9 @@
 """SQL for items. Every value is a bound parameter.
 
-Each method borrows a connection for its statement only (writes: in a transaction, committed
-before the method returns), so no connection is held while a request is validated or answered.
+Built on the database, each method borrows a connection for its statement only (writes: in a
+transaction, committed before the method returns), so no connection is held while a request is
+validated or answered. Built on a unit of work, every method runs on the unit's connection, in
+its transaction.
 """
 
 from psycopg import AsyncCursor
@@ -11,6 +13,7 @@ from psycopg.rows import class_row
 from .database import Connection, Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
+from .unit_of_work import UnitOfWork
 
 
 def items(connection: Connection) -> AsyncCursor[Item]:
@@ -19,11 +22,11 @@ def items(connection: Connection) -> AsyncCursor[Item]:
 
 
 class ItemRepository:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, db: Database | UnitOfWork) -> None:
+        self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
-        async with self._database.transaction() as connection, items(connection) as cursor:
+        async with self._db.transaction() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -39,7 +42,7 @@ class ItemRepository:
         return created
 
     async def list(self, *, limit: int, offset: int) -> list[Item]:
-        async with self._database.connection() as connection, items(connection) as cursor:
+        async with self._db.connection() as connection, items(connection) as cursor:
             await cursor.execute(
                 """
                 SELECT id, name, description, created_at FROM items
@@ -51,7 +54,7 @@ class ItemRepository:
             return await cursor.fetchall()
 
     async def get(self, item_id: int) -> Item | None:
-        async with self._database.connection() as connection, items(connection) as cursor:
+        async with self._db.connection() as connection, items(connection) as cursor:
             await cursor.execute(
                 "SELECT id, name, description, created_at FROM items WHERE id = %s", (item_id,)
             )
@@ -59,7 +62,7 @@ class ItemRepository:
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
-        async with self._database.transaction() as connection, items(connection) as cursor:
+        async with self._db.transaction() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -83,7 +86,7 @@ class ItemRepository:
             return await cursor.fetchone()
 
     async def delete(self, item_id: int) -> bool:
-        async with self._database.transaction() as connection:
+        async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "DELETE FROM items WHERE id = %s RETURNING id", (item_id,)
             )

@@ -8,6 +8,7 @@ request at a time as an ORM session."""
 
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from .metrics import POOL_WAIT
 from .schemas import PoolStats
 from .settings import Settings
 from .urls import with_scheme
@@ -54,8 +56,10 @@ class Database:
     @asynccontextmanager
     async def reserved_connection(self) -> AsyncIterator[None]:
         """Wait at most DB_POOL_TIMEOUT for a free connection, and keep it for the block."""
+        started = time.perf_counter()
         with anyio.fail_after(self._wait_timeout):
             await self._free_connections.acquire()
+        POOL_WAIT.observe(time.perf_counter() - started)
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""What endpoints ask for: the database, and the item repository over it."""
+"""What endpoints ask for: the database, the item repository over it, and units of work."""
 
 {% if cookiecutter.connection_strategy != "per_request" -%}
 from collections.abc import AsyncIterator
@@ -9,9 +9,10 @@ from fastapi import Depends, Request
 
 from .database import Database
 from .repository import ItemRepository
+from .unit_of_work import UnitOfWork
 
 
-# Async although it does no I/O: FastAPI would run a plain function in a worker thread.
+# Async although they do no I/O: FastAPI would run plain functions in a worker thread.
 async def get_database(request: Request) -> Database:
     database: Database = request.state.db
     return database
@@ -23,6 +24,10 @@ Db = Annotated[Database, Depends(get_database)]
 
 async def get_items(request: Request) -> ItemRepository:
     return ItemRepository(request.state.db)
+
+
+async def get_unit_of_work(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.state.db)
 {%- else %}
 
 
@@ -39,7 +44,12 @@ ConnectionReserved = Annotated[None, Depends(reserve_connection, scope="function
 
 async def get_items(request: Request, _reserved: ConnectionReserved) -> ItemRepository:
     return ItemRepository(request.state.db)
+
+
+async def get_unit_of_work(request: Request, _reserved: ConnectionReserved) -> UnitOfWork:
+    return UnitOfWork(request.state.db)
 {%- endif %}
 
 
 Items = Annotated[ItemRepository, Depends(get_items)]
+Work = Annotated[UnitOfWork, Depends(get_unit_of_work)]

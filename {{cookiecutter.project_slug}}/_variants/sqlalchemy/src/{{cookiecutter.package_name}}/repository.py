@@ -1,8 +1,9 @@
 """Queries on items through the ORM. Every value is a bound parameter.
 
-Each method runs in a session of its own (writes: in a transaction, committed before the method
-returns), so a connection is held only while the database works, never while a request is
-validated or answered.
+Built on the database, each method runs in a session of its own (writes: in a transaction,
+committed before the method returns), so a connection is held only while the database works,
+never while a request is validated or answered. Built on a unit of work, every method runs in the
+unit's session, in its transaction.
 """
 
 from psycopg.errors import UniqueViolation
@@ -14,21 +15,22 @@ from . import models
 from .database import Database
 from .errors import NameTaken
 from .schemas import Item, ItemCreate, ItemUpdate
+from .unit_of_work import UnitOfWork
 
 
 class ItemRepository:
-    def __init__(self, database: Database) -> None:
-        self._database = database
+    def __init__(self, db: Database | UnitOfWork) -> None:
+        self._db = db
 
     def create(self, item: ItemCreate) -> Item:
-        with self._database.transaction() as session:
+        with self._db.transaction() as session:
             row = models.Item(name=item.name, description=item.description)
             session.add(row)
             flush(session, name=item.name)  # INSERT ... RETURNING fills in id and created_at
             return Item.model_validate(row)
 
     def list(self, *, limit: int, offset: int) -> list[Item]:
-        with self._database.connection() as session:
+        with self._db.connection() as session:
             rows = session.scalars(
                 select(models.Item)
                 .order_by(models.Item.created_at.desc(), models.Item.id.desc())
@@ -38,12 +40,12 @@ class ItemRepository:
             return [Item.model_validate(row) for row in rows]
 
     def get(self, item_id: int) -> Item | None:
-        with self._database.connection() as session:
+        with self._db.connection() as session:
             row = session.get(models.Item, item_id)
             return None if row is None else Item.model_validate(row)
 
     def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
-        with self._database.transaction() as session:
+        with self._db.transaction() as session:
             row = session.get(models.Item, item_id, with_for_update=True)
             if row is None:
                 return None
@@ -53,7 +55,7 @@ class ItemRepository:
             return Item.model_validate(row)
 
     def delete(self, item_id: int) -> bool:
-        with self._database.transaction() as session:
+        with self._db.transaction() as session:
             deleted = session.scalar(
                 delete(models.Item).where(models.Item.id == item_id).returning(models.Item.id)
             )

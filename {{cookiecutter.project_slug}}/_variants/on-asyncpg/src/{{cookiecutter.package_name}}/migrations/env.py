@@ -7,27 +7,35 @@ from uuid import uuid4
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.migrate import url_to_migrate
+from {{ cookiecutter.package_name }}.migrate import (
+    DatabaseUnreachable,
+    lock_migrations,
+    migration_target,
+)
 
 
 def run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
+        lock_migrations(connection)
         context.run_migrations()
 
 
 async def run_online() -> None:
+    target = migration_target(context.config, "postgresql+asyncpg")
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
     engine = create_async_engine(
-        url_to_migrate(context.config, "postgresql+asyncpg"),
+        target.url,
         poolclass=NullPool,
         # Through PgBouncer in transaction mode, where server connections change hands: SQLAlchemy
         # prepares every statement under a name, so each name must be new (no clash with one a
         # server connection already holds), and nothing is cached.
         connect_args={
+            "timeout": target.connect_timeout,
             "statement_cache_size": 0,
             "prepared_statement_cache_size": 0,
             "prepared_statement_name_func": lambda: f"__alembic_{uuid4().hex}__",
@@ -35,12 +43,18 @@ async def run_online() -> None:
     )
 {%- else %}
     engine = create_async_engine(
-        url_to_migrate(context.config, "postgresql+asyncpg"), poolclass=NullPool
+        target.url, poolclass=NullPool, connect_args={"timeout": target.connect_timeout}
     )
 {%- endif %}
-    async with engine.connect() as connection:
+    try:
+        connection = await engine.connect()
+    except (DBAPIError, OSError) as error:
+        raise DatabaseUnreachable(error) from error
+    try:
         await connection.run_sync(run_migrations)
-    await engine.dispose()
+    finally:
+        await connection.close()
+        await engine.dispose()
 
 
 if context.is_offline_mode():

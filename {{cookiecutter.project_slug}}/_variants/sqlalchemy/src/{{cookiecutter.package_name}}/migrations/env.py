@@ -1,32 +1,48 @@
 """Alembic environment: runs migrations over psycopg, the driver the app uses, and compares
 the ORM models with the database for ``alembic revision --autogenerate`` and ``alembic check``."""
 
+import math
+
 from alembic import context
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.migrate import url_to_migrate
+from {{ cookiecutter.package_name }}.migrate import (
+    DatabaseUnreachable,
+    lock_migrations,
+    migration_target,
+)
 from {{ cookiecutter.package_name }}.models import Base
 
 
 def run_online() -> None:
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    target = migration_target(context.config, "postgresql+psycopg")
     engine = create_engine(
-        url_to_migrate(context.config, "postgresql+psycopg"),
+        target.url,
         poolclass=NullPool,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         # Through PgBouncer in transaction mode: no statements prepared on the server.
-        connect_args={"prepare_threshold": None},
-    )
+        connect_args={
+            "connect_timeout": math.ceil(target.connect_timeout),
+            "prepare_threshold": None,
+        },
 {%- else %}
-    engine = create_engine(url_to_migrate(context.config, "postgresql+psycopg"), poolclass=NullPool)
+        connect_args={"connect_timeout": math.ceil(target.connect_timeout)},
 {%- endif %}
-    with engine.connect() as connection:
+    )
+    try:
+        connection = engine.connect()
+    except DBAPIError as error:
+        raise DatabaseUnreachable(error) from error
+    with connection:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
             compare_server_default=True,
         )
         with context.begin_transaction():
+            lock_migrations(connection)
             context.run_migrations()
     engine.dispose()
 

@@ -1,12 +1,23 @@
-"""CRUD on items. The repository commits each write before the endpoint returns, so before the
-response is sent: a failed commit is never answered 2xx. The endpoints are plain functions:
+"""CRUD on items, and batches of them. Every write commits before the endpoint returns, so before
+the response is sent: a failed commit is never answered 2xx. The endpoints are plain functions:
 FastAPI runs them in its thread pool, as the session's I/O blocks."""
 
 from fastapi import APIRouter, Response, status
 
-from ..dependencies import Items
-from ..schemas import Item, ItemCreate, ItemUpdate
-from .item_params import CONFLICT, NOT_FOUND, ItemId, Limit, Offset, not_found
+from ..dependencies import Items, Work
+from ..repository import ItemRepository
+from ..schemas import Item, ItemBatch, ItemCreate, ItemUpdate
+from .item_params import (
+    BATCH_CONFLICT,
+    CONFLICT,
+    NOT_FOUND,
+    ItemId,
+    Limit,
+    Offset,
+    in_lock_order,
+    not_found,
+    refuse_repeated_names,
+)
 
 router = APIRouter(prefix="/items", tags=["items"])
 
@@ -14,6 +25,16 @@ router = APIRouter(prefix="/items", tags=["items"])
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_item(body: ItemCreate, items: Items) -> Item:
     return items.create(body)
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)
+def create_items(batch: ItemBatch, work: Work) -> list[Item]:
+    """All the items, in the order given, or none: one unit of work."""
+    refuse_repeated_names(batch)
+    with work:
+        items = ItemRepository(work)
+        created = {item.name: items.create(item) for item in in_lock_order(batch.items)}
+    return [created[item.name] for item in batch.items]
 
 
 @router.get("")

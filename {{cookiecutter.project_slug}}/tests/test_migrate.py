@@ -1,0 +1,172 @@
+"""`python -m {{ cookiecutter.package_name }} migrate`: the migrations under an advisory lock, so that
+replicas or jobs started together apply each revision once; one line when it cannot connect."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.migrate import MIGRATION_LOCK_KEY
+
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+from .pgbouncer import PgBouncer
+{% endif -%}
+from .postgres import PSQL, free_port, private_directory, psql, scratch_database, wait_for
+
+PASSWORD = "s3cret-Pa55word"
+MIGRATORS = 4
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """Where `migrate` runs: not the project, whose .env must not count."""
+    with private_directory("migrate-") as directory:
+        yield directory
+
+
+def start_migrate(cwd: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "migrate"],
+        cwd=cwd,
+        env={**os.environ, "DATABASE_URL": "", "MIGRATION_DATABASE_URL": "", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def migrate(cwd: Path, **env: str) -> tuple[int, str]:
+    process = start_migrate(cwd, **env)
+    output = process.communicate(timeout=120)[0]
+    return process.returncode, output
+
+
+@contextmanager
+def migration_lock_held(url: str) -> Iterator[None]:
+    """Another session holds the migrations' advisory lock until the block ends."""
+    holder = f"test-lock-holder-{secrets.token_hex(4)}"
+    process = subprocess.Popen(
+        [
+            str(PSQL),
+            "-X",
+            "-q",
+            "-d",
+            url,
+            "-c",
+            f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY}); SELECT pg_sleep(60);",
+        ],
+        env={**os.environ, "PGAPPNAME": holder},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: advisory_locks(url, granted=True) == 1, what="the lock to be held")
+        yield
+    finally:
+        psql(
+            url,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE application_name = '{holder}'",
+        )
+        process.wait(timeout=10)
+
+
+def advisory_locks(url: str, *, granted: bool) -> int:
+    """Advisory locks held (or waited for) in the URL's database."""
+    return int(
+        psql(
+            url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            f"AND granted = {granted} "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+    )
+
+
+def tables(url: str) -> set[str]:
+    return set(psql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").split())
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+def test_migrations_started_together_apply_each_revision_once(
+    server_url: str, pgbouncer: PgBouncer, workdir: Path
+) -> None:
+    """Through PgBouncer in transaction mode too: the lock lives in Alembic's transaction."""
+    with scratch_database(server_url) as direct_url:
+        url = pgbouncer.url_for(direct_url)
+{%- else %}
+
+
+def test_migrations_started_together_apply_each_revision_once(
+    server_url: str, workdir: Path
+) -> None:
+    with scratch_database(server_url) as direct_url:
+        url = direct_url
+{%- endif %}
+        # Held while they start, so that all of them are at the starting line at once.
+        with migration_lock_held(direct_url):
+            processes = [start_migrate(workdir, DATABASE_URL=url) for _ in range(MIGRATORS)]
+            wait_for(
+                lambda: advisory_locks(direct_url, granted=False) == MIGRATORS,
+                what="every migrate to wait for the lock before it reads the revision",
+                timeout=60,
+            )
+        outputs = [process.communicate(timeout=120)[0] for process in processes]
+
+        assert [process.returncode for process in processes] == [0] * MIGRATORS, outputs
+        assert tables(direct_url) == {"alembic_version", "items"}
+        assert psql(direct_url, "SELECT version_num FROM alembic_version") == "0002"
+        for step in ("Running upgrade  -> 0001", "Running upgrade 0001 -> 0002"):
+            assert sum(step in output for output in outputs) == 1, outputs
+        assert advisory_locks(direct_url, granted=True) == 0
+
+
+def test_migrate_prefers_migration_database_url(server_url: str, workdir: Path) -> None:
+    unreachable = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    with scratch_database(server_url) as url:
+        status, output = migrate(workdir, DATABASE_URL=unreachable, MIGRATION_DATABASE_URL=url)
+
+        assert status == 0, output
+        assert tables(url) == {"alembic_version", "items"}
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers, like a host behind a firewall
+    that drops packets: only a timeout ends a wait on it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", ["refused", "silent"])
+def test_migrate_says_in_one_line_when_it_cannot_connect(server: str, workdir: Path) -> None:
+    with silent_server() as silent_port:
+        port = free_port() if server == "refused" else silent_port
+        url = f"postgresql://app:{PASSWORD}@127.0.0.1:{port}/app"
+        started = time.monotonic()
+        status, output = migrate(workdir, DATABASE_URL=url, DB_CONNECT_TIMEOUT="1")
+        elapsed = time.monotonic() - started
+
+    assert status == 1
+    assert len(output.strip().splitlines()) == 1, output
+    assert output.startswith(f"migrate: cannot reach postgresql://app:***@127.0.0.1:{port}/app: ")
+    assert PASSWORD not in output
+    assert elapsed < 15, "gave up long after DB_CONNECT_TIMEOUT"
+
+
+def test_migrate_without_a_database_url_says_which_to_set(workdir: Path) -> None:
+    status, output = migrate(workdir)
+
+    assert status == 1
+    assert output.strip() == (
+        "Set MIGRATION_DATABASE_URL or DATABASE_URL to the database to migrate."
+    )
