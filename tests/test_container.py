@@ -3,6 +3,7 @@ run: migrate, serve, answer, stop on SIGTERM, as non-root and without developmen
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -91,6 +92,10 @@ def test_compose_stack_runs_the_image_as_the_readme_says(bake, combination) -> N
     for service in ("app", "migrate"):
         for name in services[service]["environment"]:
             assert f"\n{name}=" in settings, f"{service} sets {name}, which is no setting"
+    # `docker compose stop` waits longer than a drain may take before it kills the app.
+    drain_timeout = re.search(r"\nDRAIN_TIMEOUT=(\d+)\n", settings)
+    assert drain_timeout, "DRAIN_TIMEOUT is no setting"
+    assert int(services["app"]["stop_grace_period"].removesuffix("s")) > int(drain_timeout[1])
     assert ("pgbouncer" in services) == pgbouncer
     if pgbouncer:
         check_pgbouncer_is_the_projects_own(compose, project.path)
