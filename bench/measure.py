@@ -115,6 +115,8 @@ def serving(target: Target, *, server: Server, settings: Settings, log: Path) ->
             "PORT": str(port),
             "WORKERS": "1",
             "LOG_LEVEL": "warning",
+            # Stopped after each load: no need to go on serving for load balancers first.
+            "DRAIN_DELAY": "0",
             **dict(target.env),
         }
         stack.enter_context(

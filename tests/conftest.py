@@ -17,7 +17,11 @@ def pytest_configure(config: pytest.Config) -> None:
     lose its binaries mid-run. One directory per checkout, emptied by pytest at each run."""
     if config.option.basetemp is None:
         checkout = hashlib.sha256(str(TEMPLATE).encode()).hexdigest()[:8]
-        config.option.basetemp = str(Path(tempfile.gettempdir()) / f"template-tests-{checkout}")
+        basetemp = Path(tempfile.gettempdir()) / f"template-tests-{checkout}"
+        config.option.basetemp = str(basetemp)
+        # A run stopped halfway leaves image containers mounted there, which pytest cannot empty.
+        if storage_root(basetemp).exists():
+            remove_storage(storage_root(basetemp))
 
 
 class Bake:

@@ -2,13 +2,14 @@
 database of the suite's own on it, and the app served in-process with its real lifespan."""
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.embedded import PostgresServer
@@ -18,7 +19,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .pgbouncer import PgBouncer, pgbouncer_in_front_of
 {% endif -%}
-from .postgres import psql, scratch_database, throwaway_server
+from .postgres import private_directory, psql, scratch_database, throwaway_server
 
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
 
@@ -130,6 +131,14 @@ async def serve(settings: Settings) -> AsyncIterator[AsyncClient]:
         yield client
 
 
+async def timed(
+    client: AsyncClient, method: str, path: str, **kwargs: object
+) -> tuple[Response, float]:
+    started = time.monotonic()
+    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    return response, time.monotonic() - started
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return make_settings(database_url)
@@ -139,6 +148,13 @@ def settings(database_url: str) -> Settings:
 async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
     async with serve(settings) as client:
         yield client
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """Where a service started by a test runs; its embedded PostgreSQL keeps .pgdata/ here."""
+    with private_directory("service-") as directory:
+        yield directory
 
 
 @pytest.fixture

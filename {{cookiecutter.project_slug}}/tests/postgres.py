@@ -115,6 +115,28 @@ def table_locked(url: str, table: str = "items", seconds: float = 30) -> Iterato
         process.wait(timeout=10)
 
 
+@contextmanager
+def at_commit(url: str, body: str) -> Iterator[None]:
+    """Every transaction that wrote to items runs `body` (PL/pgSQL) when it commits, as deferred
+    constraints do; removed after the block."""
+    psql(
+        url,
+        f"""
+        CREATE FUNCTION at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {body}
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER at_commit AFTER INSERT OR UPDATE OR DELETE ON items
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION at_commit();
+        """,
+    )
+    try:
+        yield
+    finally:
+        psql(url, "DROP TRIGGER at_commit ON items; DROP FUNCTION at_commit()")
+
+
 def connections_of(url: str, application_name: str) -> list[str]:
     """The states of the connections an application holds to the URL's database (other test
     runs on the same server use databases of their own)."""
@@ -125,6 +147,41 @@ def connections_of(url: str, application_name: str) -> list[str]:
         "AND pid <> pg_backend_pid()",
     )
     return states.splitlines()
+
+
+def sessions_waiting_for_a_lock(url: str) -> int:
+    """How many sessions on the URL's database wait for a lock."""
+    return int(
+        psql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+    )
+
+
+def terminate_backends(url: str, condition: str = "true") -> int:
+    """End the server process of every other client of the URL's database for which the SQL
+    ``condition`` holds, as an administrator or a crash would; how many there were."""
+    return int(
+        psql(
+            url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            f"AND backend_type = 'client backend' AND ({condition})",
+        )
+    )
+
+
+def other_backends(url: str) -> int:
+    """How many client backends other than psql's own are connected to the URL's database."""
+    return int(
+        psql(
+            url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        )
+    )
 
 
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 10) -> None:
@@ -150,34 +207,45 @@ def start_embedded(server: PostgresServer) -> None:
     server.ensure_postgres_running()
 
 
-def server_processes(server: PostgresServer) -> list[int]:
-    """The postmaster of an embedded server and every process it has started."""
-    postmaster = server.get_pid()
-    assert postmaster is not None, "the server is not running"
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The fields after the command's closing parenthesis: state, then the parent's pid.
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == postmaster:
-            children.append(int(stat.parent.name))
-    return [postmaster, *children]
+def process_state_and_parent(pid: int) -> tuple[str, int] | None:
+    """From /proc: the process's state letter and its parent's pid; None once it has ended."""
+    try:
+        # The fields after the command's closing parenthesis: state, then the parent's pid.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def children_of(parent: int) -> list[int]:
+    pids = (int(path.name) for path in Path("/proc").glob("[0-9]*"))
+    return [pid for pid in pids if (found := process_state_and_parent(pid)) and found[1] == parent]
 
 
 @contextmanager
 def frozen(server: PostgresServer) -> Iterator[None]:
     """The server stops answering, as a hung host or a paused VM does: every one of its
     processes is stopped (SIGSTOP) while TCP connections and sockets stay open; they go on
-    (SIGCONT) after the block. Only for a server the tests own."""
-    processes = server_processes(server)
-    for pid in processes:
-        os.kill(pid, signal.SIGSTOP)
+    (SIGCONT) after the block. Only for a server the tests own.
+
+    The postmaster stops first, and its children are listed once it has: a backend it started
+    meanwhile would otherwise be missed, and go on serving."""
+    postmaster = server.get_pid()
+    assert postmaster is not None, "the server is not running"
+    stopped = [postmaster]
     try:
+        os.kill(postmaster, signal.SIGSTOP)
+        wait_for(
+            lambda: (process_state_and_parent(postmaster) or ("T", 0))[0] == "T",
+            what="the postmaster to stop",
+        )
+        for pid in children_of(postmaster):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
         yield
     finally:
-        for pid in processes:
+        for pid in stopped:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
 {%- if cookiecutter.connection_strategy == "per_request" %}

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .pgbouncer import PgBouncer
 {% endif -%}
@@ -46,4 +48,12 @@ def test_alembic_cli_migrates_database_url_up_and_down(project_dir: Path, server
         assert tables(url) == {"alembic_version"}
 
         alembic(project_dir, url, "upgrade", "head")
-        assert psql(url, "SELECT version_num FROM alembic_version") == "0001"
+        assert psql(url, "SELECT version_num FROM alembic_version") == "0002"
+
+
+def test_the_database_refuses_a_description_longer_than_the_api_allows(database_url: str) -> None:
+    insert = "INSERT INTO items (name, description) VALUES ('{}', repeat('x', {}))"
+
+    psql(database_url, insert.format("at", 2000))
+    with pytest.raises(RuntimeError, match="items_description_length"):
+        psql(database_url, insert.format("past", 2001))

@@ -6,6 +6,7 @@ import asyncio
 {% endif -%}
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +14,9 @@ from httpx import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import make_settings, serve
-from .postgres import private_directory, psql, table_locked
-from .test_serve import PASSWORD, service, with_password
+from .postgres import psql, table_locked
+from .service import service
+from .test_serve import PASSWORD, with_password
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -124,15 +126,16 @@ def lines_of(lines: list[dict[str, Any]], request_id: str) -> list[dict[str, Any
     return [line for line in lines if line.get("request_id") == request_id]
 
 
-def test_json_log_lines_carry_each_request_id_errors_included(database_url: str) -> None:
+def test_json_log_lines_carry_each_request_id_errors_included(
+    database_url: str, workdir: Path
+) -> None:
     """A served process logging JSON: every line parses; each request's lines carry its id: the
     access line, the warning of a 503 and the traceback of a 500; no password anywhere."""
     url = with_password(database_url, PASSWORD)
     env = {"LOG_FORMAT": "json", "LOG_LEVEL": "info", "DB_STATEMENT_TIMEOUT": "0.5"}
     with (
-        private_directory("service-") as workdir,
-        service(workdir, DATABASE_URL=url, **env) as (base_url, process),
-        httpx.Client(base_url=base_url) as api,
+        service(workdir, DATABASE_URL=url, **env) as running,
+        httpx.Client(base_url=running.url) as api,
     ):
         statuses = {
             "r-created": api.post("/items", json={"name": "lamp"}, headers=with_id("r-created")),
@@ -146,7 +149,7 @@ def test_json_log_lines_carry_each_request_id_errors_included(database_url: str)
         finally:
             psql(database_url, "ALTER TABLE items_away RENAME TO items")
         metrics = api.get("/metrics").text
-    lines = json_lines(process.communicate()[0])
+    lines = json_lines(running.log())
 
     assert {key: response.status_code for key, response in statuses.items()} == {
         "r-created": 201,
@@ -172,15 +175,10 @@ def test_json_log_lines_carry_each_request_id_errors_included(database_url: str)
     assert any(":***@" in line["message"] for line in lines)
 
 
-def test_readable_lines_carry_the_request_id(database_url: str) -> None:
-    with (
-        private_directory("service-") as workdir,
-        service(workdir, DATABASE_URL=database_url, LOG_FORMAT="text", LOG_LEVEL="info") as (
-            base_url,
-            process,
-        ),
-    ):
-        httpx.get(f"{base_url}/items/424242", headers={"X-Request-ID": "r-text"})
-    output = process.communicate()[0]
+def test_readable_lines_carry_the_request_id(database_url: str, workdir: Path) -> None:
+    env = {"LOG_FORMAT": "text", "LOG_LEVEL": "info"}
+    with service(workdir, DATABASE_URL=database_url, **env) as running:
+        httpx.get(f"{running.url}/items/424242", headers={"X-Request-ID": "r-text"})
+    output = running.log()
 
     assert re.search(r"\[r-text\] GET /items/424242 404 \d+\.\d+ ms", output), output

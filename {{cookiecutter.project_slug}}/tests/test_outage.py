@@ -6,22 +6,12 @@ when TEST_DATABASE_URL names another: a server the suite does not own is never s
 
 import time
 
-from httpx import AsyncClient, Response
-
 from {{ cookiecutter.package_name }}.embedded import PostgresServer
 
-from .conftest import make_settings, serve
+from .conftest import make_settings, serve, timed
 from .postgres import start_embedded, stop_embedded
 
 QUICK = 2.0  # seconds within which an outage must be answered
-
-
-async def timed(
-    client: AsyncClient, method: str, path: str, **kwargs: object
-) -> tuple[Response, float]:
-    started = time.monotonic()
-    response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-    return response, time.monotonic() - started
 
 
 async def test_stopped_database_gives_quick_503s_then_recovers(

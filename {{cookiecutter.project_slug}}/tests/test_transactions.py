@@ -5,29 +5,16 @@ from contextlib import contextmanager
 
 from httpx import AsyncClient
 
-from .postgres import psql
+from .postgres import at_commit, psql
 
 
 @contextmanager
 def commits_refused(database_url: str) -> Iterator[None]:
     """Every COMMIT that wrote to items fails, as one with a deferred constraint would."""
-    psql(
-        database_url,
-        """
-        CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation';
-        END $$;
-        CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT OR UPDATE OR DELETE ON items
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();
-        """,
-    )
-    try:
+    with at_commit(
+        database_url, "RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation';"
+    ):
         yield
-    finally:
-        psql(
-            database_url, "DROP TRIGGER refuse_at_commit ON items; DROP FUNCTION refuse_at_commit()"
-        )
 
 
 async def test_a_failed_commit_is_not_answered_2xx_and_leaves_nothing(

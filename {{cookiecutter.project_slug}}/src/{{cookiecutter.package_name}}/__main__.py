@@ -1,4 +1,4 @@
-"""``python -m {{ cookiecutter.package_name }}``: serve the API with uvicorn;
+"""``python -m {{ cookiecutter.package_name }}``: serve the API (see server.py);
 ``python -m {{ cookiecutter.package_name }} migrate``: apply the migrations (see migrate.py).
 
 With DATABASE_URL unset or empty, an embedded PostgreSQL is started with its data under
@@ -10,15 +10,13 @@ service says to set DATABASE_URL instead.
 import argparse
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from . import migrate
-from .logs import configure_logging, logging_config
+from .logs import configure_logging
+from .server import exit_on_sigterm, serve
 from .settings import Settings
 from .urls import hide_password
 
@@ -54,16 +52,6 @@ def database(settings: Settings) -> Iterator[None]:
         yield
 
 
-def exit_on_sigterm() -> None:
-    """Uvicorn shuts down on SIGTERM, then raises the signal again: make that an exit that
-    unwinds, so the embedded PostgreSQL is stopped as it is on Ctrl-C."""
-
-    def exit_(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, exit_)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m {{ cookiecutter.package_name }}", description="Serve the API, or migrate."
@@ -76,21 +64,10 @@ def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     exit_on_sigterm()
     try:
-        serve(settings)
+        with database(settings):
+            serve(settings)
     except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has shut down
         raise SystemExit(130) from None
-
-
-def serve(settings: Settings) -> None:
-    with database(settings):
-        uvicorn.run(
-            "{{ cookiecutter.package_name }}.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=logging_config(settings.log_level, settings.log_format),
-        )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """The application factory."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware import Middleware
 
 from . import database, db_errors
+from .body_limit import BodySizeLimit
+from .draining import TrackRequestsInFlight
 from .errors import install_error_handlers
 {%- if cookiecutter.connection_strategy == "per_request" %}
 from .metrics import Metrics
@@ -15,7 +20,9 @@ from .metrics import Metrics, PoolCollector
 from .middleware import RequestObserver
 from .routes import health, items
 from .routes import metrics as metrics_route
-from .settings import Settings
+from .settings import DATABASE_CLOSE_TIMEOUT, Settings
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,15 +31,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
-        async with database.open_database(settings) as db:
+        opened = AsyncExitStack()
+        db = await opened.enter_async_context(database.open_database(settings))
+        try:
 {%- if cookiecutter.connection_strategy != "per_request" %}
             if metrics is not None:
                 metrics.registry.register(PoolCollector(db.stats))
 {%- endif %}
             yield {"db": db}
+        finally:
+            await close_within(opened, DATABASE_CLOSE_TIMEOUT)
 
-    app = FastAPI(title={{ cookiecutter.project_name | tojson }}, lifespan=lifespan)
-    app.add_middleware(RequestObserver, metrics=metrics)
+    app = FastAPI(
+        title={{ cookiecutter.project_name | tojson }},
+        lifespan=lifespan,
+        # Outermost first: every answer, a 413 or a draining 503 included, has its id and log line.
+        middleware=[
+            Middleware(RequestObserver, metrics=metrics),
+            Middleware(TrackRequestsInFlight),
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes),
+        ],
+    )
     install_error_handlers(app, unavailable=db_errors.UNAVAILABLE, conflicts=db_errors.CONFLICTS)
     app.include_router(health.router)
     app.include_router(items.router)
@@ -40,3 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.metrics = metrics
         app.include_router(metrics_route.router)
     return app
+
+
+async def close_within(opened: AsyncExitStack, seconds: float) -> None:
+    """Close gracefully, but not for longer than that: a server that stops answering would hold
+    a graceful close for as long as it is gone. Cut short, the connections are dropped."""
+    try:
+        async with asyncio.timeout(seconds):
+            await opened.aclose()
+    except TimeoutError:
+        logger.warning("the database did not close within %s s: connections dropped", seconds)

@@ -1,12 +1,21 @@
 """Configuration from the environment (and `.env`), validated once at start-up."""
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .logs import LogFormat
 from .urls import hide_password
+
+# How a drain ends, within DRAIN_TIMEOUT: the database gets DATABASE_CLOSE_TIMEOUT seconds to
+# close, then the process EXIT_TIME seconds to exit (Python's own teardown takes a second on a
+# busy machine, and with WORKERS > 1 the supervisor exits after the workers).
+DATABASE_CLOSE_TIMEOUT = 1
+EXIT_TIME = 2
+# How long past DB_STATEMENT_TIMEOUT the client still waits for the server's answer. The server
+# cancels a slow statement itself; the client gives up only on a server that stopped answering.
+CLIENT_TIMEOUT_MARGIN = 1.0
 
 
 class Settings(BaseSettings):
@@ -37,6 +46,14 @@ class Settings(BaseSettings):
     # Serve Prometheus metrics on /metrics.
     metrics_enabled: bool = True
 
+    # Bytes a request body may have; a larger one is answered 413 without being read.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # On SIGTERM, /health/ready answers 503 at once and requests are still served for
+    # DRAIN_DELAY seconds, so that load balancers stop sending; then the service stops listening.
+    # The process exits within DRAIN_TIMEOUT seconds of the signal, cutting short what still runs.
+    drain_delay: int = Field(default=5, ge=0)
+    drain_timeout: int = Field(default=20, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
@@ -52,6 +69,22 @@ class Settings(BaseSettings):
         return (
             self.migration_database_url.get_secret_value() or self.database_url.get_secret_value()
         )
+
+    @model_validator(mode="after")
+    def _drain_leaves_time_to_finish(self) -> Self:
+        reserve = DATABASE_CLOSE_TIMEOUT + EXIT_TIME
+        if self.drain_timeout < self.drain_delay + 1 + reserve:
+            raise ValueError(
+                f"DRAIN_TIMEOUT must be at least DRAIN_DELAY + {1 + reserve}: a second for the "
+                f"requests in flight, {DATABASE_CLOSE_TIMEOUT} to close the database and "
+                f"{EXIT_TIME} to exit"
+            )
+        return self
+
+    @property
+    def db_client_timeout(self) -> float:
+        """Seconds the client waits for the server's answer before it gives the connection up."""
+        return self.db_statement_timeout + CLIENT_TIMEOUT_MARGIN
 
     @property
     def database_url_for_logs(self) -> str:

@@ -1,7 +1,7 @@
-"""How the psycopg pool lives through server restarts: broken connections are checked out of
-the way, and reconnection does not back off for longer than a request waits.
+"""How the psycopg pool lives through a long outage: reconnection does not back off for longer
+than a request waits (a quick restart is in test_lost_connections.py).
 
-These tests stop and start a server, so they run on an embedded PostgreSQL of their own."""
+This test stops and starts a server, so it runs on an embedded PostgreSQL of its own."""
 
 import asyncio
 import time
@@ -10,23 +10,6 @@ from {{ cookiecutter.package_name }}.embedded import PostgresServer
 
 from .conftest import make_settings, serve
 from .postgres import start_embedded, stop_embedded
-
-
-async def test_no_request_fails_after_a_quick_restart(
-    own_server: PostgresServer, own_database_url: str
-) -> None:
-    settings = make_settings(own_database_url, db_pool_min_size=2, db_pool_max_size=2)
-    async with serve(settings) as client:
-        created = (await client.post("/items", json={"name": "before"})).json()
-
-        stop_embedded(own_server)
-        start_embedded(own_server)
-
-        # Every pooled connection is broken now; the check before each loan replaces them.
-        for _ in range(4):
-            response = await client.get(f"/items/{created['id']}")
-            assert response.status_code == 200, response.text
-        assert (await client.post("/items", json={"name": "after"})).status_code == 201
 
 
 async def test_recovers_soon_after_a_long_outage(

@@ -1,7 +1,8 @@
 """Liveness and readiness probes."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 
+from .. import draining
 from ..dependencies import Db
 {%- if cookiecutter.connection_strategy == "per_request" %}
 from ..schemas import Status
@@ -18,15 +19,26 @@ async def alive() -> Status:
     return Status(status="ok")
 
 
-@router.get("/ready", responses={503: {"description": "The database does not answer"}})
+@router.get(
+    "/ready",
+    responses={503: {"description": "The database does not answer, or the service is draining"}},
+)
 {%- if cookiecutter.connection_strategy == "per_request" %}
 async def ready(db: Db) -> Status:
     """The database accepts a new connection and answers a query."""
+    refuse_while_draining()
     await db.ping()
     return Status(status="ok")
 {%- else %}
 async def ready(db: Db) -> Readiness:
     """The database answers a query; the pool's figures come along."""
+    refuse_while_draining()
     await db.ping()
     return Readiness(status="ok", pool=db.stats())
 {%- endif %}
+
+
+def refuse_while_draining() -> None:
+    """After SIGTERM the service still answers for a while, but asks not to be sent more."""
+    if draining.started():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The service is shutting down.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import connect_options
 from .settings import Settings
 
@@ -32,14 +33,15 @@ class Database:
         """A new connection, closed after the block on every path."""
         connection = await asyncpg.connect(self._url, **self._options)
         try:
-            yield connection
+            with failures_handled(connection):
+                yield connection
         finally:
-            await connection.close(timeout=self._connect_timeout)
+            await tidy_up(connection.close(timeout=self._connect_timeout), "closing the connection")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A new connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, connection.transaction():
+        async with self.connection() as connection, transaction(connection):
             yield connection
 
     async def ping(self) -> None:

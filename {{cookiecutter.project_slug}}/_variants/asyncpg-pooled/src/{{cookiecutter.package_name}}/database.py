@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
 from .metrics import POOL_WAIT
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -53,26 +55,27 @@ class Database:
     @asynccontextmanager
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
+        started = time.perf_counter()
+        # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
+        async with asyncio.timeout(self._acquire_timeout):
+            connection = await self._pool.acquire()
+        POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            started = time.perf_counter()
-            # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
-            async with asyncio.timeout(self._acquire_timeout):
-                connection = await self._pool.acquire()
-            POOL_WAIT.observe(time.perf_counter() - started)
-            try:
+            with failures_handled(connection):
                 yield connection
-            finally:
-                await self._pool.release(connection)
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
-            # each would fail once. Expire them all so the pool reconnects instead.
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
             await self._pool.expire_connections()
             raise
+        finally:
+            await tidy_up(self._pool.release(connection), "giving the connection back")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.{{ borrow }}() as connection, connection.transaction():
+        async with self.{{ borrow }}() as connection, transaction(connection):
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -85,6 +88,12 @@ class Database:
     async def ping(self) -> None:
         async with self.{{ borrow }}() as connection:
             await connection.fetchval("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
 
     def stats(self) -> PoolStats:
         size, idle = self._pool.get_size(), self._pool.get_idle_size()
@@ -110,7 +119,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         settings.database_url.get_secret_value(), **pool_options(settings)
     )
     try:
-        yield Database(pool, settings)
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
     finally:
         logger.info("closing asyncpg pool")
         await pool.close()

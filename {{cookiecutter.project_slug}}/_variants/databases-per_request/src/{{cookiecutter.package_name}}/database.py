@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import databases
 from databases.core import Connection
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import connect_options
 from .settings import Settings
 
@@ -43,8 +44,20 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
-        async with self._new_database() as database, database.connection() as connection:
-            yield connection
+        database = self._new_database()
+        await database.connect()
+        # Entered and left by hand: a failure to give the connection back, or to close it, must
+        # not undo what the request did.
+        try:
+            connection = database.connection()
+            await connection.__aenter__()
+            try:
+                with failures_handled(connection.raw_connection):
+                    yield connection
+            finally:
+                await tidy_up(connection.__aexit__(), "giving the connection back")
+        finally:
+            await tidy_up(database.disconnect(), "closing the connection")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -54,7 +67,7 @@ class Database:
         never gives its connection back when COMMIT or ROLLBACK fails, and disconnecting would
         then wait for it forever.
         """
-        async with self.connection() as connection, connection.raw_connection.transaction():
+        async with self.connection() as connection, transaction(connection.raw_connection):
             yield connection
 
     async def ping(self) -> None:

@@ -14,16 +14,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
 import databases
 from databases.core import Connection
 
+from .asyncpg_connections import failures_handled, tidy_up, transaction
 from .asyncpg_options import pool_options
 from .db_errors import CONNECTION_LOST
 from .metrics import POOL_WAIT
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -68,19 +70,23 @@ class Database:
     async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
+        # Entered and left by hand: databases would wait for a free connection forever, and a
+        # failure to give it back must not undo what the request did.
+        started = time.perf_counter()
+        async with asyncio.timeout(self._acquire_timeout):
+            await connection.__aenter__()
+        POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            async with AsyncExitStack() as stack:
-                started = time.perf_counter()
-                # databases would wait for a free connection forever.
-                async with asyncio.timeout(self._acquire_timeout):
-                    await stack.enter_async_context(connection)
-                POOL_WAIT.observe(time.perf_counter() - started)
+            with failures_handled(connection.raw_connection):
                 yield connection
         except CONNECTION_LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
-            # each would fail once. Expire them all so the pool reconnects instead.
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
             await self._pool.expire_connections()
             raise
+        finally:
+            await tidy_up(connection.__aexit__(), "giving the connection back")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -89,7 +95,7 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self.{{ borrow }}() as connection, connection.raw_connection.transaction():
+        async with self.{{ borrow }}() as connection, transaction(connection.raw_connection):
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -102,6 +108,12 @@ class Database:
     async def ping(self) -> None:
         async with self.{{ borrow }}() as connection:
             await connection.fetch_val("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.raw_connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
 
     def stats(self) -> PoolStats:
         pool = self._pool
@@ -135,7 +147,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     )
     await database.connect()
     try:
-        yield Database(database, settings)
+        app_database = Database(database, settings)
+        await log_pool_budget(app_database.server_connections, settings)
+        yield app_database
     finally:
         logger.info("closing databases pool")
         await database.disconnect()

@@ -9,9 +9,10 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for asyncpg's connections{% if cookiecutter.connection_strategy != "per_request" %}, by connect() or create_pool(){% endif %}."""
     return {
         "timeout": settings.db_connect_timeout,
-        # The server cancels a statement at DB_STATEMENT_TIMEOUT; the client gives up a little
-        # later in case the server itself stops answering.
-        "command_timeout": settings.db_statement_timeout + settings.db_connect_timeout,
+        # The server cancels a statement at DB_STATEMENT_TIMEOUT; the client gives up on any
+        # statement (BEGIN and COMMIT included) a little later, should the server itself stop
+        # answering.
+        "command_timeout": settings.db_client_timeout,
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
         # PgBouncer in transaction mode may run each statement on another server connection:
         # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
@@ -35,6 +36,9 @@ def pool_options(settings: Settings) -> dict[str, Any]:
         **connect_options(settings),
         "min_size": settings.db_pool_min_size,
         "max_size": settings.db_pool_max_size,
+        # asyncpg does not test a connection before lending it; one left idle this long is
+        # closed, before a firewall or the server's idle timeout drops it (asyncpg's default).
+        "max_inactive_connection_lifetime": 300.0,
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
         # Behind PgBouncer no session is ours to reset when a connection goes back to the pool:
         # asyncpg's RESET ALL (and more) would cost a round trip and reach whichever server

@@ -6,17 +6,25 @@ import asyncpg
 UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,  # refused, reset, unreachable
 {%- if cookiecutter.connection_strategy == "per_request" %}
-    TimeoutError,  # no connection within DB_CONNECT_TIMEOUT, or the server stopped answering
+    TimeoutError,  # no connection within DB_CONNECT_TIMEOUT, or no answer from the server
 {%- else %}
-    TimeoutError,  # no connection within DB_POOL_TIMEOUT, or the server stopped answering
+    TimeoutError,  # no connection within DB_POOL_TIMEOUT, or no answer from the server
 {%- endif %}
     asyncpg.PostgresConnectionError,  # the connection was lost
     asyncpg.exceptions.OperatorInterventionError,  # statement timeout, shutdown, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, out of memory or disk
     asyncpg.exceptions.TransactionRollbackError,  # a deadlock or serialization failure: retry
+    asyncpg.InternalClientError,  # the server ended the session in a way asyncpg did not follow
 )
 CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
-{%- if cookiecutter.connection_strategy != "per_request" %}
-# After these, the pool's other idle connections are likely dead too (a server restart).
-CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.AdminShutdownError)
-{%- endif %}
+# The connection is gone, or given up on after no answer came in time: a COMMIT that fails so
+# may have been saved all the same{% if cookiecutter.connection_strategy != "per_request" %}, and the pool's other connections are likely gone too (a
+# server restart) or stuck (a server that stopped answering){% endif %}.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.InternalClientError,
+)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import psycopg
 from psycopg.rows import TupleRow
 
+from .psycopg_connections import failures_handled, transaction
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self._url = settings.database_url.get_secret_value()
         self._connect_timeout = math.ceil(settings.db_connect_timeout)
+        self._client_timeout = settings.db_client_timeout
         self._options = f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}"
 
     @asynccontextmanager
@@ -37,12 +39,13 @@ class Database:
             options=self._options,
         )
         async with connection:
-            yield connection
+            with failures_handled(connection, answer_within=self._client_timeout):
+                yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A new connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, connection.transaction():
+        async with self.connection() as connection, transaction(connection):
             yield connection
 
     async def ping(self) -> None:

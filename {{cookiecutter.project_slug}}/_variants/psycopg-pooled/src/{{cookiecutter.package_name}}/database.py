@@ -18,6 +18,8 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from .metrics import POOL_WAIT
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
+from .psycopg_connections import failures_handled, transaction
 from .schemas import PoolStats
 from .settings import Settings
 
@@ -32,15 +34,12 @@ Pool = AsyncConnectionPool[Connection]
 
 class Database:
     """The pool, with the request-sized operations the app needs."""
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
+        self._client_timeout = settings.db_client_timeout
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
-{%- else %}
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
 {%- endif %}
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
@@ -58,12 +57,21 @@ class Database:
         started = time.perf_counter()
         async with self._pool.connection() as connection:
             POOL_WAIT.observe(time.perf_counter() - started)
-            yield connection
+            try:
+                with failures_handled(connection, answer_within=self._client_timeout):
+                    yield connection
+            finally:
+                if connection.broken:
+                    # The pool does not test idle connections before lending them (a `check`
+                    # would cost a round trip per request): after a server restart each would
+                    # fail once, and on a server that stopped answering each would wait for
+                    # its own timeout. Drain them so that the pool connects anew instead.
+                    await self._pool.drain()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.{{ borrow }}() as connection, connection.transaction():
+        async with self.{{ borrow }}() as connection, transaction(connection):
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
@@ -76,6 +84,13 @@ class Database:
     async def ping(self) -> None:
         async with self.{{ borrow }}() as connection:
             await connection.execute("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            cursor = await connection.execute(SERVER_CONNECTIONS_QUERY)
+            row = await cursor.fetchone()
+        assert row is not None
+        return ServerConnections(*row)
 
     def stats(self) -> PoolStats:
         stats = self._pool.get_stats()
@@ -113,9 +128,6 @@ def create_pool(settings: Settings) -> Pool:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout,
-        # An empty query before each loan: connections broken by a server restart are replaced
-        # instead of failing a request.
-        check=AsyncConnectionPool.check_connection,
         # Retrying a failed connect for longer than a request waits helps no one, and the
         # growing backoff would delay recovery; the next request starts a fresh attempt.
         reconnect_timeout=settings.db_pool_timeout,
@@ -136,7 +148,9 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     pool = create_pool(settings)
     await pool.open(wait=True, timeout=settings.db_connect_timeout + settings.db_pool_timeout)
     try:
-        yield Database(pool{% if cookiecutter.connection_strategy == "pgbouncer" %}, settings{% endif %})
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
     finally:
         logger.info("closing psycopg pool")
         await pool.close()

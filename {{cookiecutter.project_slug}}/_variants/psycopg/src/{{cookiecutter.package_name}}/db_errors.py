@@ -11,5 +11,6 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     PoolTimeout,  # no connection within DB_POOL_TIMEOUT, the database down included
 {%- endif %}
     psycopg.OperationalError,  # connection refused or lost, statement timeout, too many clients
+    TimeoutError,  # no answer from the server (psycopg_connections.failures_handled)
 )
 CONFLICTS: tuple[type[Exception], ...] = (psycopg.IntegrityError,)

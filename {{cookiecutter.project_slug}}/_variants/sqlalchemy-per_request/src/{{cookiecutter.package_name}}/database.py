@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from .settings import Settings
+from .sqlalchemy_connections import Watchdog, failures_handled, transaction
 from .urls import with_scheme
 
 logger = logging.getLogger(__name__)
@@ -31,13 +32,13 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[Session]:
         """A session for reads, each statement on its own; its connection is closed at the end."""
-        with self._read_sessions() as session:
+        with failures_handled(), self._read_sessions() as session:
             yield session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with self._sessions.begin() as session:
+        with failures_handled(), self._sessions() as session, transaction(session):
             yield session
 
     async def ping(self) -> None:
@@ -67,6 +68,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     logger.info("connecting to %s for each request (no pool)", settings.database_url_for_logs)
     engine = create_database_engine(settings)
     try:
-        yield Database(engine)
+        with Watchdog(engine, settings.db_client_timeout):
+            yield Database(engine)
     finally:
         await run_in_threadpool(engine.dispose)

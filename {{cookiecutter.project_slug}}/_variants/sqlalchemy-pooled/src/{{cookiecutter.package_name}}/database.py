@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from .metrics import POOL_WAIT
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .schemas import PoolStats
 from .settings import Settings
+from .sqlalchemy_connections import Watchdog, failures_handled, transaction
 from .urls import with_scheme
 
 logger = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with self._sessions.begin() as session:
+        with failures_handled(), self._sessions() as session, transaction(session):
             # PgBouncer hands the server connection to other clients between transactions, so
             # session settings are not ours to keep: the timeout is set for this transaction.
             session.execute(
@@ -89,13 +91,13 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[Session]:
         """A session for reads, each statement on its own; its connection goes back at the end."""
-        with self._read_sessions() as session:
+        with failures_handled(), self._read_sessions() as session:
             yield session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with self._sessions.begin() as session:
+        with failures_handled(), self._sessions() as session, transaction(session):
             yield session
 {%- endif %}
 
@@ -106,6 +108,15 @@ class Database:
     def _select_one(self) -> None:
         with self.connection() as session:
             session.execute(text("SELECT 1"))
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.reserved_connection():
+            return await run_in_threadpool(self._read_server_connections)
+
+    def _read_server_connections(self) -> ServerConnections:
+        with self.connection() as session:
+            row = session.execute(text(SERVER_CONNECTIONS_QUERY)).one()
+        return ServerConnections(*row)
 
     def stats(self) -> PoolStats:
         pool = self._engine.pool
@@ -130,9 +141,9 @@ def create_database_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_max_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
-        # A connection the server dropped (a restart, an idle timeout) is noticed and replaced
-        # before it is lent, instead of failing the request.
-        pool_pre_ping=True,
+        # No pool_pre_ping: it costs a round trip on every loan. A connection the server dropped
+        # (a restart, a backend terminated) fails the request that finds it (503), and SQLAlchemy
+        # then replaces every connection opened before it, instead of each failing once.
         pool_recycle=RECYCLE_SECONDS,
         connect_args={
             "connect_timeout": math.ceil(settings.db_connect_timeout),
@@ -169,9 +180,12 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     )
     engine = create_database_engine(settings)
     try:
-        if settings.db_pool_min_size:
-            await run_in_threadpool(open_connections, engine, settings.db_pool_min_size)
-        yield Database(engine, settings)
+        with Watchdog(engine, settings.db_client_timeout):
+            if settings.db_pool_min_size:
+                await run_in_threadpool(open_connections, engine, settings.db_pool_min_size)
+            database = Database(engine, settings)
+            await log_pool_budget(database.server_connections, settings)
+            yield database
     finally:
         logger.info("closing SQLAlchemy pool")
         await run_in_threadpool(engine.dispose)

@@ -2,8 +2,19 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Identity,
+    Index,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .schemas import DESCRIPTION_MAX_LENGTH
 
 NAME_KEY = "items_name_key"
 
@@ -14,7 +25,13 @@ class Base(DeclarativeBase):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("name", name=NAME_KEY),)
+    __table_args__ = (
+        UniqueConstraint("name", name=NAME_KEY),
+        CheckConstraint(
+            f"char_length(description) <= {DESCRIPTION_MAX_LENGTH}",
+            name="items_description_length",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     name: Mapped[str] = mapped_column(Text)

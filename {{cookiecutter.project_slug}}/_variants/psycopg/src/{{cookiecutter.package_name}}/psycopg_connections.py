@@ -1,0 +1,71 @@
+"""How the app uses its psycopg connections so that a failure stays bounded, and is answered for
+what it is."""
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import psycopg
+
+from .errors import CommitOutcomeUnknown
+
+Connection = psycopg.AsyncConnection[Any]
+
+
+@contextmanager
+def failures_handled(connection: Connection, *, answer_within: float) -> Iterator[None]:
+    """Around every use of a connection: give up on it when the server has not answered within
+    ``answer_within`` seconds, and answer any error on a connection that broke as the lost
+    connection it is.
+
+    psycopg has no client-side timeout, and a server that stops answering (a hung host, a paused
+    VM) keeps its TCP connections open: psycopg would wait for as long as that lasts, and
+    cancelling the task would not help (psycopg then asks the server to cancel, and waits for
+    it). So the connection's socket is shut down: psycopg's wait fails at once, the connection is
+    broken and discarded, and the block raises TimeoutError. The server cancels a slow statement
+    itself at DB_STATEMENT_TIMEOUT, sooner: this fires only on a server that stopped answering.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.call_later(answer_within, cut_off, connection)
+    try:
+        yield
+    except psycopg.Error as error:
+        if loop.time() >= deadline.when():
+            raise TimeoutError(f"no answer from the database within {answer_within:g} s") from error
+        if connection.broken and not isinstance(error, psycopg.OperationalError):
+            # Such as two results for one command, when a pooler in between loses its server.
+            raise psycopg.OperationalError(f"the connection was lost: {error}") from error
+        raise
+    finally:
+        deadline.cancel()
+
+
+def cut_off(connection: Connection) -> None:
+    if not connection.closed:
+        # On a duplicate of the descriptor, so that closing it leaves psycopg's own alone.
+        with socket.socket(fileno=os.dup(connection.fileno())) as connection_socket:
+            connection_socket.shutdown(socket.SHUT_RDWR)
+
+
+@asynccontextmanager
+async def transaction(connection: Connection) -> AsyncIterator[None]:
+    """A transaction that commits when the block succeeds, and rolls back when it fails.
+
+    Around psycopg's own, which leaves a connection lost before COMMIT without a word: that is
+    an error here (nothing was saved), and a COMMIT whose answer was lost is
+    ``CommitOutcomeUnknown`` (it may have been saved).
+    """
+    committing = False
+    try:
+        async with connection.transaction() as transaction:
+            yield
+            committing = True  # the block succeeded: leaving psycopg's transaction commits
+    except psycopg.Error as error:
+        if committing and connection.broken:
+            raise CommitOutcomeUnknown from error
+        raise
+    if transaction.status is not transaction.Status.COMMITTED:
+        raise psycopg.OperationalError("the connection was lost before COMMIT: nothing was saved")
