@@ -5,10 +5,15 @@ embedded one), loads it with wrk next to the references, and writes bench/result
 """
 
 import argparse
+import json
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .instructions import REQUESTS, Count, count, over_the_guard, valgrind_binary
+from .instructions import markdown as instructions_markdown
 from .load import wrk_binary
 from .machine import describe
 from .measure import Measurement, Settings, headline
@@ -17,6 +22,7 @@ from .postgres import server_from_environment
 from .report import embed_in_readme, markdown, write
 from .runner import measure_rounds, prepared_targets, say
 from .summary import checks, summarize
+from .targets import Kind, Target
 from .variants import Variant, chosen_variants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +67,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "to show what observing requests costs",
     )
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request with callgrind (each variant and its driver's "
+        "hand-written app, in-process) instead of loading servers with wrk",
+    )
+    parser.add_argument(
+        "--guard",
+        type=float,
+        metavar="RATIO",
+        help="with --instructions: fail when a pool variant needs more than RATIO times the "
+        "instructions per request of its hand-written app (reads or writes)",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI: 1 s per load, one round, no warm-up; fails if a target cannot be served "
@@ -69,6 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.warmup, args.rounds = 1, 0, 1
+    if args.guard is not None and not args.instructions:
+        parser.error("--guard goes with --instructions")
     if args.connections is None:
         args.connections = CLIENTS_PER_CONNECTION * args.pool_size
     if min(args.duration, args.rounds, args.pool_size, args.connections) < 1 or args.warmup < 0:
@@ -98,8 +119,57 @@ def smoke_failures(measurements: list[Measurement]) -> list[str]:
     return failures
 
 
+def count_instructions(args: argparse.Namespace) -> int:
+    if not valgrind_binary():
+        raise SystemExit("--instructions needs callgrind: apt-get install valgrind")
+    variants = runnable(chosen_variants(args.variants))
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-work-") as work,
+        server_from_environment() as server,
+    ):
+        work_dir = Path(work)
+        say(f"PostgreSQL {server.version()}; variants: {', '.join(v.id for v in variants)}")
+        with prepared_targets(variants, server, work_dir) as prepared:
+            targets = [t for t in prepared if t.kind in (Kind.VARIANT, Kind.HAND_WRITTEN)]
+            logs = work_dir / "logs"
+            logs.mkdir()
+
+            def counted(target: Target) -> Count:
+                started = time.monotonic()
+                result = count(target, server=server, logs=logs)
+                figures = (
+                    result.failure
+                    or f"{result.reads:,.0f} per read, {result.writes:,.0f} per write"
+                )
+                say(f"{target.id:<28} {figures} ({time.monotonic() - started:.0f} s)")
+                return result
+
+            # Two at a time: a count does not depend on what else runs.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                counts = {c.target: c for c in pool.map(counted, targets)}
+        text = instructions_markdown(targets, counts, REQUESTS)
+        say("\n" + text)
+        output = args.output or RESULTS
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "instructions.md").write_text(text)
+        (output / "instructions.json").write_text(
+            json.dumps([c.as_dict() for c in counts.values()], indent=2) + "\n"
+        )
+    problems = [c.failure.splitlines()[0] for c in counts.values() if c.failure]
+    if args.guard is not None:
+        problems = over_the_guard(targets, counts, args.guard)
+    if problems:
+        say("instruction counts FAILED:\n" + "\n".join(f"- {p}" for p in problems))
+        return 1
+    if args.guard is not None:
+        say(f"every pool variant within {args.guard:.2f}x its hand-written app's instructions")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.instructions:
+        return count_instructions(args)
     wrk = wrk_binary()
     if not wrk:
         raise SystemExit("bench needs wrk to load the services: apt-get install wrk")
