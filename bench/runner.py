@@ -9,7 +9,9 @@ from pathlib import Path
 from .measure import Measurement, Settings, measure
 from .postgres import Server, scratch_database, seed_items
 from .targets import (
+    Kind,
     Target,
+    aa_control,
     driver_references,
     http_ceiling,
     observability_twins,
@@ -28,7 +30,8 @@ def prepared_targets(
 ) -> Iterator[list[Target]]:
     """Bake and sync every variant, give each (and each driver's references) a migrated and
     seeded database of its own; the databases are dropped after the block. In measuring order:
-    the HTTP ceiling, then per driver its DB ceiling, its hand-written app and its variants."""
+    the HTTP ceiling, then per driver its DB ceiling, its hand-written app and its variants,
+    then the A/A control: the first hand-written app again."""
     started = time.monotonic()
     bakes = [bake(variant, work_dir) for variant in variants]
     # Two at a time: a sync with a warm cache is mostly uv starting and linking files.
@@ -54,6 +57,8 @@ def prepared_targets(
                     driver_bake, new_database(driver_bake, driver_bake.variant.id)
                 )
                 targets += [variant, *(observability_twins(variant) if observability else [])]
+        # Last, as far in each round from its twin as it can be.
+        targets.append(aa_control(next(t for t in targets if t.kind is Kind.HAND_WRITTEN)))
         # Two at a time as well: each migration is mostly an interpreter starting up.
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda job: migrate_and_seed(*job), to_migrate))

@@ -17,6 +17,7 @@ class Row:
     kind: str
     driver: str | None
     strategy: str | None
+    control_of: str | None
     rounds: int  # rounds measured without a failure
     failures: list[str]
     reads_rate: float | None = None  # median requests/s (queries/s for a DB ceiling)
@@ -61,6 +62,7 @@ def summarize_target(target: Target, measurements: list[Measurement]) -> Row:
         kind=str(target.kind),
         driver=target.driver,
         strategy=target.strategy,
+        control_of=target.control_of,
         rounds=len(done),
         failures=[m.failure for m in measurements if m.failure],
         socket_errors=sum(load.socket_errors for load in loads),
@@ -90,7 +92,9 @@ def summarize(targets: list[Target], measurements: list[Measurement]) -> list[Ro
     by_id = {row.id: row for row in rows}
 
     def reference(kind: Kind, driver: str | None) -> Row | None:
-        return next((r for r in rows if r.kind == kind and r.driver == driver), None)
+        return next(
+            (r for r in rows if r.kind == kind and r.driver == driver and not r.control_of), None
+        )
 
     http = by_id.get("http-ceiling")
     for row in rows:
@@ -98,7 +102,7 @@ def summarize(targets: list[Target], measurements: list[Measurement]) -> list[Ro
             continue
         hand_written = reference(Kind.HAND_WRITTEN, row.driver)
         db = reference(Kind.DB_CEILING, row.driver)
-        if row.kind != Kind.HAND_WRITTEN and hand_written:
+        if (row.kind != Kind.HAND_WRITTEN or row.control_of) and hand_written:
             row.vs_hand_written_reads = _ratio(row.reads_rate, hand_written.reads_rate)
             row.vs_hand_written_writes = _ratio(row.writes_rate, hand_written.writes_rate)
         row.vs_http_ceiling = _ratio(row.reads_rate, http.reads_rate if http else None)
@@ -114,14 +118,30 @@ class Check:
     findings: list[str]
 
 
+def aa_noise(rows: list[Row]) -> float | None:
+    """How far apart the A/A control puts two measurements of one app: the larger of its reads
+    and writes differences, as a fraction."""
+    control = next((row for row in rows if row.control_of), None)
+    if control is None:
+        return None
+    ratios = [control.vs_hand_written_reads, control.vs_hand_written_writes]
+    measured = [abs(ratio - 1) for ratio in ratios if ratio is not None]
+    return max(measured) if measured else None
+
+
 def checks(rows: list[Row], *, connections: int, pool_size: int) -> list[Check]:
     variants = [row for row in rows if row.kind == Kind.VARIANT and row.rounds]
+    noise = aa_noise(rows)
     return [
+        Check("A/A control: one app measured as two targets", _control(rows, noise)),
         Check(
             "Every pool variant at least as fast as the hand-written app of its driver",
-            _pool_vs_hand_written(variants),
+            _pool_vs_hand_written(variants, noise),
         ),
-        Check("Pool variants at least 10x per_request on reads", _pool_vs_per_request(variants)),
+        Check(
+            "Pool variants at least 10x per_request on reads",
+            _pool_vs_per_request(variants, noise),
+        ),
         Check(
             f"No errors at {connections / pool_size:.3g}x the pool size in clients "
             f"({connections} clients, pool of {pool_size})",
@@ -139,7 +159,22 @@ def _times(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{ratio:.2f}x"
 
 
-def _pool_vs_hand_written(variants: list[Row]) -> list[str]:
+def _noise(noise: float | None) -> str:
+    return "" if noise is None else f" (A/A noise {noise:.0%})"
+
+
+def _control(rows: list[Row], noise: float | None) -> list[str]:
+    control = next((row for row in rows if row.control_of), None)
+    if control is None or noise is None:
+        return ["not measured"]
+    reads, writes = control.vs_hand_written_reads, control.vs_hand_written_writes
+    return [
+        f"{control.control_of} measured twice: reads {_times(reads)}, writes {_times(writes)}; "
+        f"a difference within {noise:.0%} is the machine's noise, not the code's"
+    ]
+
+
+def _pool_vs_hand_written(variants: list[Row], noise: float | None) -> list[str]:
     findings = []
     for row in variants:
         if row.strategy != "pool":
@@ -151,11 +186,12 @@ def _pool_vs_hand_written(variants: list[Row]) -> list[str]:
         ok = all(ratio is not None and ratio >= 1 for ratio in ratios)
         findings.append(
             f"{row.id}: {_verdict(ok)}: reads {_times(ratios[0])}, writes {_times(ratios[1])}"
+            + _noise(noise)
         )
     return findings or ["no pool variant measured"]
 
 
-def _pool_vs_per_request(variants: list[Row]) -> list[str]:
+def _pool_vs_per_request(variants: list[Row], noise: float | None) -> list[str]:
     findings = []
     for row in variants:
         if row.strategy != "pool":
@@ -168,7 +204,9 @@ def _pool_vs_per_request(variants: list[Row]) -> list[str]:
             continue
         ratio = _ratio(row.reads_rate, per_request.reads_rate)
         ok = ratio is not None and ratio >= 10
-        findings.append(f"{row.driver}: {_verdict(ok)}: pool reads {_times(ratio)} per_request")
+        findings.append(
+            f"{row.driver}: {_verdict(ok)}: pool reads {_times(ratio)} per_request" + _noise(noise)
+        )
     return findings or ["no pool variant measured"]
 
 

@@ -28,6 +28,7 @@ class Target:
     strategy: str | None = None
     database_url: str | None = None  # its own database; None for the HTTP ceiling
     env: tuple[tuple[str, str], ...] = ()  # settings over the benchmark's own
+    control_of: str | None = None  # an A/A control: the same app as that target, measured apart
 
     @property
     def is_variant(self) -> bool:
@@ -115,6 +116,17 @@ def driver_references(bake: Bake, database_url: str) -> list[Target]:
             database_url=database_url,
         ),
     ]
+
+
+def aa_control(target: Target) -> Target:
+    """The same app measured as a second target: the difference between the two is what the
+    machine's noise alone makes, and no verdict can be finer than that."""
+    return replace(
+        target,
+        id=f"{target.id}+control",
+        label=f"{target.label}, again (A/A control)",
+        control_of=target.id,
+    )
 
 
 def http_ceiling(bake: Bake) -> Target:
