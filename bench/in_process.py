@@ -19,6 +19,7 @@ import asyncio
 import importlib
 import json
 import runpy
+import secrets
 import select
 import sys
 from collections.abc import Callable
@@ -88,12 +89,13 @@ def reads(app: Any) -> Callable[[int], Any]:
 
 def writes(app: Any) -> Callable[[int], Any]:
     made = 0
+    run = secrets.token_hex(4)  # names stay unique on a database written to before
 
     async def make(count: int) -> None:
         nonlocal made
         for _ in range(count):
             made += 1
-            body = json.dumps({"name": f"in-process {made}", "description": "measured"})
+            body = json.dumps({"name": f"in-process {run} {made}", "description": "measured"})
             await call(app, "POST", "/items", body.encode(), 201)
 
     return make
