@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -121,9 +122,12 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[AsyncClient]:
+async def serve(
+    settings: Settings, dependency_overrides: dict[Any, Any] | None = None
+) -> AsyncIterator[AsyncClient]:
     """The app with its lifespan run, and an HTTP client that calls it in-process."""
     app = create_app(settings)
+    app.dependency_overrides.update(dependency_overrides or {})
     async with (
         LifespanManager(app) as manager,
         AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,

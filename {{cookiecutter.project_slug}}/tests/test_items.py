@@ -1,8 +1,13 @@
 """The items API: every endpoint and status code of the contract."""
 
 import pytest
+from fastapi import HTTPException
 from httpx import AsyncClient
 
+from {{ cookiecutter.package_name }}.dependencies import get_items
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from .conftest import serve
 from .postgres import psql
 
 BIGINT_MAX = 2**63 - 1
@@ -188,3 +193,16 @@ async def test_delete(client: AsyncClient) -> None:
     assert response.status_code == 204
     assert response.content == b""
     assert (await client.get(f"/items/{item['id']}")).status_code == 404
+
+
+async def test_dependency_overrides_reach_the_routes(settings: Settings) -> None:
+    """What tests of an app built on this one rely on: `app.dependency_overrides` replaces a
+    dependency of the item routes (the routes are added to the app, not included)."""
+
+    async def refuse() -> None:
+        raise HTTPException(418, "overridden")
+
+    async with serve(settings, {get_items: refuse}) as client:
+        response = await client.get("/items/1")
+
+    assert (response.status_code, response.json()) == (418, {"detail": "overridden"})

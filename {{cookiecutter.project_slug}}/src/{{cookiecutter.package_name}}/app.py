@@ -53,11 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     install_error_handlers(app, unavailable=db_errors.UNAVAILABLE, conflicts=db_errors.CONFLICTS)
-    app.include_router(health.router)
-    app.include_router(items.router)
+    health.routes.add_to(app)
+    items.routes.add_to(app)
     if metrics is not None:
         app.state.metrics = metrics
-        app.include_router(metrics_route.router)
+        metrics_route.routes.add_to(app)
     return app
 
 

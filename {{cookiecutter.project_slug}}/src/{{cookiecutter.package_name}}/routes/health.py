@@ -1,6 +1,6 @@
 """Liveness and readiness probes."""
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 
 from .. import draining
 from ..dependencies import Db
@@ -9,17 +9,18 @@ from ..schemas import Status
 {%- else %}
 from ..schemas import Readiness, Status
 {%- endif %}
+from .route_table import RouteTable
 
-router = APIRouter(prefix="/health", tags=["health"])
+routes = RouteTable(prefix="/health", tags=["health"])
 
 
-@router.get("")
+@routes.get("")
 async def alive() -> Status:
     """The process answers; the database is not touched."""
     return Status(status="ok")
 
 
-@router.get(
+@routes.get(
     "/ready",
     responses={503: {"description": "The database does not answer, or the service is draining"}},
 )

@@ -1,14 +1,15 @@
 """Prometheus metrics of this process, for a scraper."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..metrics import Metrics
+from .route_table import RouteTable
 
-router = APIRouter(tags=["metrics"])
+routes = RouteTable(tags=["metrics"])
 
 
-@router.get("/metrics", include_in_schema=False)
+@routes.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics
     assert isinstance(registry, Metrics)

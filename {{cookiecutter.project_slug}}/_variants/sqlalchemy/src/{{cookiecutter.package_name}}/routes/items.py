@@ -2,7 +2,7 @@
 the response is sent: a failed commit is never answered 2xx. The endpoints are plain functions:
 FastAPI runs them in its thread pool, as the session's I/O blocks."""
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from ..dependencies import Items, Work
 from ..repository import ItemRepository
@@ -18,16 +18,17 @@ from .item_params import (
     not_found,
     refuse_repeated_names,
 )
+from .route_table import RouteTable
 
-router = APIRouter(prefix="/items", tags=["items"])
+routes = RouteTable(prefix="/items", tags=["items"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+@routes.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create_item(body: ItemCreate, items: Items) -> Item:
     return items.create(body)
 
 
-@router.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)
+@routes.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)
 def create_items(batch: ItemBatch, work: Work) -> list[Item]:
     """All the items, in the order given, or none: one unit of work."""
     refuse_repeated_names(batch)
@@ -37,13 +38,13 @@ def create_items(batch: ItemBatch, work: Work) -> list[Item]:
     return [created[item.name] for item in batch.items]
 
 
-@router.get("")
+@routes.get("")
 def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
     """Items, newest first."""
     return items.list(limit=limit, offset=offset)
 
 
-@router.get("/{item_id}", responses=NOT_FOUND)
+@routes.get("/{item_id}", responses=NOT_FOUND)
 def get_item(item_id: ItemId, items: Items) -> Item:
     item = items.get(item_id)
     if item is None:
@@ -51,7 +52,7 @@ def get_item(item_id: ItemId, items: Items) -> Item:
     return item
 
 
-@router.patch("/{item_id}", responses=NOT_FOUND | CONFLICT)
+@routes.patch("/{item_id}", responses=NOT_FOUND | CONFLICT)
 def update_item(item_id: ItemId, body: ItemUpdate, items: Items) -> Item:
     item = items.update(item_id, body)
     if item is None:
@@ -59,7 +60,7 @@ def update_item(item_id: ItemId, body: ItemUpdate, items: Items) -> Item:
     return item
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+@routes.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 def delete_item(item_id: ItemId, items: Items) -> Response:
     if not items.delete(item_id):
         raise not_found(item_id)
