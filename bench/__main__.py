@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .instructions import REQUESTS, Count, count, over_the_guard, valgrind_binary
+from .instructions import REQUESTS, Count, count, failures, over_the_guard, valgrind_binary
 from .instructions import markdown as instructions_markdown
 from .load import wrk_binary
 from .machine import describe
@@ -160,9 +160,9 @@ def count_instructions(args: argparse.Namespace) -> int:
         (output / "instructions.json").write_text(
             json.dumps([c.as_dict() for c in counts.values()], indent=2) + "\n"
         )
-    problems = [c.failure.splitlines()[0] for c in counts.values() if c.failure]
+    problems = failures(counts)
     if args.guard is not None:
-        problems = over_the_guard(targets, counts, args.guard)
+        problems += over_the_guard(targets, counts, args.guard)
     if problems:
         say("instruction counts FAILED:\n" + "\n".join(f"- {p}" for p in problems))
         return 1

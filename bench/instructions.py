@@ -19,6 +19,7 @@ from tests.baking import clean_env
 
 from .pgbouncer import pgbouncer
 from .postgres import Server
+from .serving import tail
 from .targets import REFERENCE_APPS, Kind, Target
 from .variants import PACKAGE
 
@@ -66,7 +67,7 @@ def count(target: Target, *, server: Server, logs: Path, requests: int = REQUEST
             per_request = _counted(target, database_url, logs / target.id, log, requests)
         return Count(target.id, **per_request)
     except (CountFailed, OSError, subprocess.SubprocessError) as error:
-        return Count(target.id, failure=f"{target.id}: {error}\n{_tail(log)}")
+        return Count(target.id, failure=f"{target.id}: {error}\n{tail(log, lines=15)}")
 
 
 def _counted(
@@ -170,15 +171,13 @@ def _total(dump: Path) -> int:
     raise CountFailed(f"no totals in {dump.name}")
 
 
-def _tail(log: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def hand_written_of(target: Target, counts: dict[str, Count]) -> Count | None:
-    return counts.get(f"hand-written-{target.driver}")
+def hand_written_of(
+    target: Target, targets: list[Target], counts: dict[str, Count]
+) -> Count | None:
+    reference = next(
+        (t for t in targets if t.kind is Kind.HAND_WRITTEN and t.driver == target.driver), None
+    )
+    return counts.get(reference.id) if reference else None
 
 
 def ratio(value: float | None, reference: float | None) -> float | None:
@@ -203,7 +202,7 @@ def markdown(targets: list[Target], counts: dict[str, Count], requests: int) -> 
             lines.append(f"| {target.label} | failed | failed | - |")
             continue
         label = target.label if target.is_variant else f"*{target.label}*"
-        reference = hand_written_of(target, counts) if target.is_variant else None
+        reference = hand_written_of(target, targets, counts) if target.is_variant else None
         versus = "-"
         if reference:
             reads, writes = ratio(own.reads, reference.reads), ratio(own.writes, reference.writes)
@@ -212,12 +211,16 @@ def markdown(targets: list[Target], counts: dict[str, Count], requests: int) -> 
     return "\n".join(lines) + "\n"
 
 
+def failures(counts: dict[str, Count]) -> list[str]:
+    return [count.failure.splitlines()[0] for count in counts.values() if count.failure]
+
+
 def over_the_guard(targets: list[Target], counts: dict[str, Count], limit: float) -> list[str]:
-    """What fails the guard: a count that failed, or a pool variant needing more than ``limit``
-    times the instructions of its hand-written app, for reads or writes."""
-    problems = [count.failure.splitlines()[0] for count in counts.values() if count.failure]
+    """The pool variants that need more than ``limit`` times the instructions of their
+    hand-written app, for reads or writes."""
+    problems = []
     for target in targets:
-        reference = hand_written_of(target, counts)
+        reference = hand_written_of(target, targets, counts)
         if target.strategy != "pool" or reference is None or counts[target.id].failure:
             continue
         for kind in KINDS:

@@ -118,10 +118,14 @@ class Check:
     findings: list[str]
 
 
+def _control_row(rows: list[Row]) -> Row | None:
+    return next((row for row in rows if row.control_of), None)
+
+
 def aa_noise(rows: list[Row]) -> float | None:
     """How far apart the A/A control puts two measurements of one app: the larger of its reads
     and writes differences, as a fraction."""
-    control = next((row for row in rows if row.control_of), None)
+    control = _control_row(rows)
     if control is None:
         return None
     ratios = [control.vs_hand_written_reads, control.vs_hand_written_writes]
@@ -164,7 +168,7 @@ def _noise(noise: float | None) -> str:
 
 
 def _control(rows: list[Row], noise: float | None) -> list[str]:
-    control = next((row for row in rows if row.control_of), None)
+    control = _control_row(rows)
     if control is None or noise is None:
         return ["not measured"]
     reads, writes = control.vs_hand_written_reads, control.vs_hand_written_writes
