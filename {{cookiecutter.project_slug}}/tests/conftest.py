@@ -25,6 +25,14 @@ from .postgres import private_directory, psql, scratch_database, throwaway_serve
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on a server of their own are marked `own_server`: a run against TEST_DATABASE_URL
+    that has already run them on the embedded server may leave them out (`-m "not own_server"`)."""
+    for item in items:
+        if "own_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.own_server)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL server the suite may create databases on."""

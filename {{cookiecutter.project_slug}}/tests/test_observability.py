@@ -93,10 +93,12 @@ async def test_pool_figures_move_when_connections_are_held(database_url: str) ->
         idle = parse_metrics((await client.get("/metrics")).text)
         with table_locked(database_url):
             # Two requests hold both connections while they wait on the lock; a third waits for
-            # a connection.
+            # a connection. The lock is held a second after the figures are read, so the third
+            # waits well over the asserted 0.4 s however late it was started.
             held = [asyncio.create_task(client.get("/items")) for _ in range(3)]
             await asyncio.sleep(0.5)
             busy = parse_metrics((await client.get("/metrics")).text)
+            await asyncio.sleep(1.0)
         assert [response.status_code for response in await asyncio.gather(*held)] == [200] * 3
         after = parse_metrics((await client.get("/metrics")).text)
 
