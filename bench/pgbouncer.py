@@ -14,6 +14,9 @@ from .serving import accepts_connections, free_port, running
 
 POOL_SIZE = 20  # server connections per database and user (PgBouncer's default_pool_size)
 MAX_CLIENTS = 500  # enough for a per-connection app at any client count the harness uses
+# The apps' default DB_STATEMENT_TIMEOUT, set on every server connection as the project's own
+# pgbouncer.ini sets it (connect_query): the apps send no statement timeout of their own.
+CONNECT_QUERY = "connect_query='SET statement_timeout = ''30s'''"
 
 
 def run_as(server: Server) -> str | None:
@@ -28,7 +31,7 @@ def config(server: Server, port: int, auth_file: Path) -> str:
     password = f" password={server.password}" if server.password else ""
     return f"""\
 [databases]
-* = host={server.host} port={server.port}{password}
+* = host={server.host} port={server.port}{password} {CONNECT_QUERY}
 
 [pgbouncer]
 listen_addr = 127.0.0.1

@@ -330,9 +330,10 @@ def test_image_without_database_url_says_to_set_it(driver, bake, images) -> None
 
 
 def resolved(text: str, password: str, addresses: dict[str, str]) -> str:
-    """Compose's text with the password interpolated, and the stack's addresses (service
-    names) replaced by this machine's loopback ones."""
+    """Compose's text with the password interpolated, other variables at their defaults, and the
+    stack's addresses (service names) replaced by this machine's loopback ones."""
     text = text.replace(STACK_PASSWORD, password)
+    text = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", text)
     for stack_address, address in addresses.items():
         text = text.replace(stack_address, address)
     return text
@@ -375,7 +376,7 @@ def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
         app_env = {
             name: resolved(str(value), password, addresses)
             for name, value in services["app"]["environment"].items()
-            if name == "DATABASE_URL"
+            if name in ("DATABASE_URL", "DB_STATEMENT_TIMEOUT")
         }
         migrate_env = {
             name: resolved(str(value), password, addresses)
@@ -394,7 +395,7 @@ def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            app = None
+            app, app_log = None, ""
             try:
                 migrate = subprocess.run(
                     images.buildah.run(app_container, services["migrate"]["command"], migrate_env),
@@ -425,6 +426,7 @@ def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
             finally:
                 if app is not None:
                     kill(app)
+                    app_log = app.communicate()[0]
                 kill(pgbouncer)
             log = pgbouncer.communicate()[0]
 
@@ -434,3 +436,7 @@ def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
     assert listed == (200, [created[1]])
     assert bouncer.uid != 0
     assert f"listening on 127.0.0.1:{pgbouncer_port}" in log, log
+    # PgBouncer gives its server connections the app's statement timeout (connect_query).
+    assert app_env["DB_STATEMENT_TIMEOUT"] == "30"
+    assert "pool budget, behind PgBouncer" in app_log, app_log  # the check ran
+    assert "statement timeout behind PgBouncer" not in app_log, app_log

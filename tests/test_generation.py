@@ -26,7 +26,7 @@ POOL_OBJECTS = [
     r"expire_connections",
 ]
 # Settings only PgBouncer in transaction mode needs.
-FOR_PGBOUNCER = [r"(?i)pgbouncer", r"statement_cache_size", r"prepare_threshold", r"set_config"]
+FOR_PGBOUNCER = [r"(?i)pgbouncer", r"statement_cache_size", r"prepare_threshold", r"connect_query"]
 # Startup parameters PgBouncer refuses.
 REFUSED_BY_PGBOUNCER = [r"-c statement_timeout", r"\"statement_timeout\":"]
 FOREIGN_TO_STRATEGY: dict[str, list[str]] = {

@@ -23,6 +23,12 @@ from .pgbouncer import PgBouncer, pgbouncer_in_front_of
 from .postgres import private_directory, psql, scratch_database, throwaway_server
 
 APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+# DB_STATEMENT_TIMEOUT in the tests' settings, and the one their PgBouncer sets (connect_query).
+{%- else %}
+# DB_STATEMENT_TIMEOUT in the tests' settings.
+{%- endif %}
+STATEMENT_TIMEOUT = 5.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,7 +57,7 @@ def server_url() -> Iterator[str]:
 def pgbouncer(server_url: str) -> Iterator[PgBouncer]:
     """PgBouncer in transaction mode in front of the server: the app reaches its database, and
     the migrations theirs, through it."""
-    with pgbouncer_in_front_of(server_url) as bouncer:
+    with pgbouncer_in_front_of(server_url, STATEMENT_TIMEOUT) as bouncer:
         yield bouncer
 
 
@@ -98,7 +104,7 @@ def own_database_url(own_server: PostgresServer) -> Iterator[str]:
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
     """A database on the tests' own server, through a PgBouncer of its own."""
     with (
-        pgbouncer_in_front_of(own_server.get_uri()) as bouncer,
+        pgbouncer_in_front_of(own_server.get_uri(), STATEMENT_TIMEOUT) as bouncer,
         migrated_database(own_server.get_uri(), bouncer) as url,
     ):
         yield url
@@ -123,7 +129,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "db_pool_timeout": 2.0,
 {%- endif %}
         "db_connect_timeout": 2.0,
-        "db_statement_timeout": 5.0,
+        "db_statement_timeout": STATEMENT_TIMEOUT,
     }
     values.update(overrides)
     return Settings.model_validate(values)  # validated as given, not read from the environment

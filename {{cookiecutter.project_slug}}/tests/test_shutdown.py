@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import DATABASE_CLOSE_TIMEOUT
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
-from .conftest import make_settings, migrated_database
+from .conftest import STATEMENT_TIMEOUT, make_settings, migrated_database
 from .pgbouncer import pgbouncer_in_front_of
 {% else -%}
 from .conftest import make_settings
@@ -40,7 +40,7 @@ def own_database_url(own_server: PostgresServer) -> Iterator[str]:
     1.18 dead: a client goes away while its cancel request waits on the frozen server
     (pgbouncer/pgbouncer#801, fixed in 1.19), and the next test needs one that runs."""
     with (
-        pgbouncer_in_front_of(own_server.get_uri()) as bouncer,
+        pgbouncer_in_front_of(own_server.get_uri(), STATEMENT_TIMEOUT) as bouncer,
         migrated_database(own_server.get_uri(), bouncer) as url,
     ):
         yield url

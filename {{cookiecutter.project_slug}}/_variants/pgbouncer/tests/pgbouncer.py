@@ -44,15 +44,18 @@ def server_address(server_url: str) -> tuple[str, int, str, str]:
     return host, parts.port or 5432, unquote(parts.username or ""), unquote(parts.password or "")
 
 
-def write_config(directory: Path, server_url: str, port: int) -> Path:
-    """The project's pgbouncer.ini with the test addresses and the tests' short waits (as in
+def write_config(directory: Path, server_url: str, port: int, statement_timeout: float) -> Path:
+    """The project's pgbouncer.ini with the test addresses and the tests' short timeouts (as in
     their settings); PgBouncer logs in to PostgreSQL as the server URL's user, whoever the
     client says it is (auth_type = any)."""
     config = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
     config.read(PROJECT_CONFIG)
     host, server_port, user, password = server_address(server_url)
     target = f"host={host} port={server_port} user={user}"
-    config["databases"] = {"*": f"{target} password={password}" if password else target}
+    if password:
+        target += f" password={password}"
+    timeout = f"connect_query='SET statement_timeout = ''{statement_timeout:g}s'''"
+    config["databases"] = {"*": f"{target} {timeout}"}
     config["pgbouncer"].update(
         {
             "listen_addr": "127.0.0.1",
@@ -82,14 +85,15 @@ def run_as(server_host: str) -> list[str]:
 
 
 @contextmanager
-def pgbouncer_in_front_of(server_url: str) -> Iterator[PgBouncer]:
-    """PgBouncer on a free loopback port in front of the server, stopped afterwards."""
+def pgbouncer_in_front_of(server_url: str, statement_timeout: float) -> Iterator[PgBouncer]:
+    """PgBouncer on a free loopback port in front of the server, stopped afterwards; its server
+    connections have the statement timeout given, in seconds."""
     if PGBOUNCER is None:
         pytest.skip(NOT_INSTALLED)
     with private_directory("pgbouncer-") as directory:
         directory.chmod(0o755)  # readable by the user PgBouncer runs as
         bouncer = PgBouncer(free_port())
-        config = write_config(directory, server_url, bouncer.port)
+        config = write_config(directory, server_url, bouncer.port, statement_timeout)
         config.chmod(0o644)
         log = directory / "pgbouncer.log"
         command = [PGBOUNCER, *run_as(server_address(server_url)[0]), str(config)]

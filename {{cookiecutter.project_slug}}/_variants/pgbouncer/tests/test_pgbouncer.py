@@ -1,12 +1,23 @@
 """Behind PgBouncer in transaction mode, server connections change hands between transactions:
-concurrent requests must not depend on a server connection's session, nor leave state in it."""
+concurrent requests must not depend on a server connection's session, nor leave state in it.
+The statement timeout is PgBouncer's to set on its server connections (connect_query)."""
 
 import asyncio
+import logging
+import time
 
-from .conftest import make_settings, serve
-from .postgres import psql
+import pytest
 
+from .conftest import STATEMENT_TIMEOUT, make_settings, serve
+from .pgbouncer import pgbouncer_in_front_of
+from .postgres import psql, table_locked
+
+BUDGET_LOGGER = "{{ cookiecutter.package_name }}.pool_budget"
 CLIENTS = 24  # six times the app's pool: requests queue for it, and for PgBouncer's
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == BUDGET_LOGGER]
 
 
 async def test_concurrent_reads_and_writes_all_succeed(database_url: str) -> None:
@@ -33,14 +44,50 @@ async def test_concurrent_reads_and_writes_all_succeed(database_url: str) -> Non
     )
 
 
-async def test_requests_leave_no_session_settings_behind(database_url: str) -> None:
-    default = psql(database_url, "SHOW statement_timeout")
-    settings = make_settings(database_url, db_statement_timeout=1.5)
-    async with serve(settings) as client:
-        await asyncio.gather(*(client.get("/items") for _ in range(8)))
-        assert (await client.post("/items", json={"name": "lamp"})).status_code == 201
+async def test_pgbouncer_sets_the_statement_timeout_and_requests_change_no_session_setting(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger=BUDGET_LOGGER):
+        async with serve(make_settings(database_url)) as client:
+            await asyncio.gather(*(client.get("/items") for _ in range(8)))
+            assert (await client.post("/items", json={"name": "lamp"})).status_code == 201
 
-    # Whichever server connection PgBouncer lends next, it has the server's default timeout:
-    # the app's was set for its own transactions only.
-    assert {psql(database_url, "SHOW statement_timeout") for _ in range(8)} == {default}
-    assert default != "1500ms"
+    # Whichever server connection PgBouncer lends next, it has connect_query's timeout.
+    assert {psql(database_url, "SHOW statement_timeout") for _ in range(8)} == {
+        f"{STATEMENT_TIMEOUT:g}s"
+    }
+    assert warnings(caplog) == [], "DB_STATEMENT_TIMEOUT and PgBouncer's timeout agree"
+
+
+async def test_a_read_is_cancelled_by_the_server_at_pgbouncers_timeout(
+    server_url: str, database_url: str
+) -> None:
+    # The app would give up only after 31 s: a quick 503 is the server's statement timeout,
+    # which holds on a read although the app sends it in no transaction and sets nothing.
+    with pgbouncer_in_front_of(server_url, statement_timeout=0.5) as bouncer:
+        settings = make_settings(bouncer.url_for(database_url), db_statement_timeout=30)
+        async with serve(settings) as client:
+            with table_locked(database_url):
+                started = time.monotonic()
+                response = await client.get("/items")
+                waited = time.monotonic() - started
+            assert (await client.get("/items")).status_code == 200
+
+    assert response.status_code == 503
+    assert waited < 5, waited
+
+
+async def test_a_timeout_other_than_pgbouncers_is_a_warning_at_start_up(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(database_url, db_statement_timeout=1.5)
+    with caplog.at_level(logging.WARNING, logger=BUDGET_LOGGER):
+        async with serve(settings) as client:
+            ready = await client.get("/health/ready")
+
+    assert ready.status_code == 200
+    [record] = warnings(caplog)
+    message = record.getMessage()
+    assert "DB_STATEMENT_TIMEOUT is 1500 ms" in message
+    assert f"have {STATEMENT_TIMEOUT * 1000:g} ms" in message
+    assert "connect_query='SET statement_timeout = ''1.5s'''" in message

@@ -1,7 +1,7 @@
-{%- set borrow = "_borrowed" if cookiecutter.connection_strategy == "pgbouncer" else "connection" -%}
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The database: encode/databases over an asyncpg pool to PgBouncer in transaction mode,
-opened and closed by the lifespan; every request is one transaction.
+opened and closed by the lifespan. PgBouncer sets the statement timeout on its server
+connections (connect_query in pgbouncer.ini).
 {%- else -%}
 """The database: encode/databases over an asyncpg pool, opened and closed by the lifespan.
 {%- endif %}
@@ -46,9 +46,6 @@ class Database:
     def __init__(self, database: databases.Database, settings: Settings) -> None:
         self._database = database
         self._acquire_timeout = settings.db_pool_timeout
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
-{%- endif %}
 
     @property
     def _pool(self) -> Pool:
@@ -56,18 +53,9 @@ class Database:
         # there. The attribute is stable: databases has had no release since 0.9.0 (2024).
         pool: Pool = self._database._backend._pool
         return pool
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
-        only there does the statement timeout hold."""
-        async with self.transaction() as connection:
-            yield connection
-{%- endif %}
-
-    @asynccontextmanager
-    async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
         # Entered and left by hand: databases would wait for a free connection forever, and a
@@ -95,18 +83,11 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self.{{ borrow }}() as connection, transaction(connection.raw_connection):
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-            # PgBouncer hands the server connection to other clients between transactions, so
-            # session settings are not ours to keep: the timeout is set for this transaction.
-            await connection.raw_connection.execute(
-                "SELECT set_config('statement_timeout', $1, true)", self._statement_timeout
-            )
-{%- endif %}
+        async with self.connection() as connection, transaction(connection.raw_connection):
             yield connection
 
     async def ping(self) -> None:
-        async with self.{{ borrow }}() as connection:
+        async with self.connection() as connection:
             await connection.fetch_val("SELECT 1")
 
     async def server_connections(self) -> ServerConnections:

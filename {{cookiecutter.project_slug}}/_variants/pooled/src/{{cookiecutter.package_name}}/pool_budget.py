@@ -1,7 +1,8 @@
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The connection budget, read once at start-up and logged, never a reason not to start. Behind
 PgBouncer the app cannot check it: what must fit is PgBouncer's to keep, and the app cannot read
-PgBouncer's settings. It says what it knows."""
+PgBouncer's settings. It says what it knows, and warns when PgBouncer's server connections do
+not have the service's statement timeout (PgBouncer sets it: connect_query in pgbouncer.ini)."""
 {%- else -%}
 """Whether the pools fit beside the server's other connections: checked once at start-up, and
 warned about, never a reason not to start. A pool too large for the server fails only once it
@@ -25,6 +26,9 @@ SELECT current_setting('max_connections')::int,
        (SELECT count(*)::int FROM pg_stat_activity
          WHERE backend_type = 'client backend'
            AND application_name IS DISTINCT FROM current_setting('application_name'))
+{%- if cookiecutter.connection_strategy == "pgbouncer" %},
+       (SELECT setting::int FROM pg_settings WHERE name = 'statement_timeout')
+{%- endif %}
 """
 
 
@@ -33,6 +37,9 @@ class ServerConnections:
     max_connections: int
     reserved: int  # for superusers and roles granted pg_use_reserved_connections
     in_use_by_others: int
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    statement_timeout_ms: int  # of the server connection PgBouncer lent; 0 is none
+{%- endif %}
 
     @property
     def left(self) -> int:
@@ -63,6 +70,16 @@ async def log_pool_budget(
         server.reserved,
         server.in_use_by_others,
     )
+    wanted_timeout_ms = round(settings.db_statement_timeout * 1000)
+    if server.statement_timeout_ms != wanted_timeout_ms:
+        logger.warning(
+            "statement timeout behind PgBouncer: DB_STATEMENT_TIMEOUT is %d ms, but PgBouncer's "
+            "server connections have %s: give the database in pgbouncer.ini "
+            "connect_query='SET statement_timeout = ''%gs''' (see the README)",
+            wanted_timeout_ms,
+            f"{server.statement_timeout_ms} ms" if server.statement_timeout_ms else "none",
+            settings.db_statement_timeout,
+        )
 {%- else %}
     if wanted > server.left:
         logger.warning(

@@ -1,7 +1,7 @@
-{%- set borrow = "_borrowed" if cookiecutter.connection_strategy == "pgbouncer" else "connection" -%}
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The psycopg connection pool to PgBouncer in transaction mode: opened and closed by the
-lifespan, lent for one transaction at a time."""
+lifespan, lent for one statement or transaction at a time. PgBouncer sets the statement timeout
+on its server connections (connect_query in pgbouncer.ini)."""
 {%- else -%}
 """The psycopg connection pool: opened and closed by the lifespan, lent for one statement or
 transaction at a time."""
@@ -38,21 +38,9 @@ class Database:
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
         self._client_timeout = settings.db_client_timeout
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
-{%- endif %}
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        """A connection for reads. Behind PgBouncer it is inside a transaction, as for writes:
-        only there does the statement timeout hold."""
-        async with self.transaction() as connection:
-            yield connection
-{%- endif %}
-
-    @asynccontextmanager
-    async def {{ borrow }}(self) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
         started = time.perf_counter()
         async with self._pool.connection() as connection:
@@ -71,18 +59,11 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.{{ borrow }}() as connection, transaction(connection):
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-            # PgBouncer hands the server connection to other clients between transactions, so
-            # session settings are not ours to keep: the timeout is set for this transaction.
-            await connection.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [self._statement_timeout]
-            )
-{%- endif %}
+        async with self.connection() as connection, transaction(connection):
             yield connection
 
     async def ping(self) -> None:
-        async with self.{{ borrow }}() as connection:
+        async with self.connection() as connection:
             await connection.execute("SELECT 1")
 
     async def server_connections(self) -> ServerConnections:

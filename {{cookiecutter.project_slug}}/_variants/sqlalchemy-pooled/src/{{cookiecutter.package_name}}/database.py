@@ -1,6 +1,7 @@
 {%- if cookiecutter.connection_strategy == "pgbouncer" -%}
 """The SQLAlchemy engine and its pool of connections to PgBouncer in transaction mode: opened and
-closed by the lifespan, lent to one request at a time as an ORM session in one transaction."""
+closed by the lifespan, lent to one request at a time as an ORM session. PgBouncer sets the
+statement timeout on its server connections (connect_query in pgbouncer.ini)."""
 {%- else -%}
 """The SQLAlchemy engine and its connection pool: opened and closed by the lifespan, lent to one
 request at a time as an ORM session."""
@@ -46,14 +47,10 @@ class Database:
         self._wait_timeout = settings.db_pool_timeout
         self._min_size = settings.db_pool_min_size
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-        self._statement_timeout = str(round(settings.db_statement_timeout * 1000))
-{%- else %}
         # One-statement reads need no BEGIN and COMMIT round trips.
         self._read_sessions = sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
-{%- endif %}
 
     @asynccontextmanager
     async def reserved_connection(self) -> AsyncIterator[None]:
@@ -66,27 +63,6 @@ class Database:
             yield
         finally:
             self._free_connections.release()
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
-
-    @contextmanager
-    def connection(self) -> Iterator[Session]:
-        """A session for reads. Behind PgBouncer it is in a transaction, as for writes: only
-        there does the statement timeout hold."""
-        with self.transaction() as session:
-            yield session
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with failures_handled(), self._sessions() as session, transaction(session):
-            # PgBouncer hands the server connection to other clients between transactions, so
-            # session settings are not ours to keep: the timeout is set for this transaction.
-            session.execute(
-                text("SELECT set_config('statement_timeout', :timeout, true)"),
-                {"timeout": self._statement_timeout},
-            )
-            yield session
-{%- else %}
 
     @contextmanager
     def connection(self) -> Iterator[Session]:
@@ -99,7 +75,6 @@ class Database:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
         with failures_handled(), self._sessions() as session, transaction(session):
             yield session
-{%- endif %}
 
     async def ping(self) -> None:
         async with self.reserved_connection():
