@@ -3,21 +3,13 @@ concurrent requests must not depend on a server connection's session, nor leave 
 The statement timeout is PgBouncer's to set on its server connections (connect_query)."""
 
 import asyncio
-import logging
 import time
-
-import pytest
 
 from .conftest import STATEMENT_TIMEOUT, make_settings, serve
 from .pgbouncer import pgbouncer_in_front_of
 from .postgres import psql, table_locked
 
-BUDGET_LOGGER = "{{ cookiecutter.package_name }}.pool_budget"
 CLIENTS = 24  # six times the app's pool: requests queue for it, and for PgBouncer's
-
-
-def warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [record for record in caplog.records if record.name == BUDGET_LOGGER]
 
 
 async def test_concurrent_reads_and_writes_all_succeed(database_url: str) -> None:
@@ -45,18 +37,17 @@ async def test_concurrent_reads_and_writes_all_succeed(database_url: str) -> Non
 
 
 async def test_pgbouncer_sets_the_statement_timeout_and_requests_change_no_session_setting(
-    database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger=BUDGET_LOGGER):
-        async with serve(make_settings(database_url)) as client:
-            await asyncio.gather(*(client.get("/items") for _ in range(8)))
-            assert (await client.post("/items", json={"name": "lamp"})).status_code == 201
+    # That the app's DB_STATEMENT_TIMEOUT agrees with it, test_pool_budget.py checks.
+    async with serve(make_settings(database_url)) as client:
+        await asyncio.gather(*(client.get("/items") for _ in range(8)))
+        assert (await client.post("/items", json={"name": "lamp"})).status_code == 201
 
     # Whichever server connection PgBouncer lends next, it has connect_query's timeout.
     assert {psql(database_url, "SHOW statement_timeout") for _ in range(8)} == {
         f"{STATEMENT_TIMEOUT:g}s"
     }
-    assert warnings(caplog) == [], "DB_STATEMENT_TIMEOUT and PgBouncer's timeout agree"
 
 
 async def test_a_read_is_cancelled_by_the_server_at_pgbouncers_timeout(
@@ -75,19 +66,3 @@ async def test_a_read_is_cancelled_by_the_server_at_pgbouncers_timeout(
 
     assert response.status_code == 503
     assert waited < 5, waited
-
-
-async def test_a_timeout_other_than_pgbouncers_is_a_warning_at_start_up(
-    database_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    settings = make_settings(database_url, db_statement_timeout=1.5)
-    with caplog.at_level(logging.WARNING, logger=BUDGET_LOGGER):
-        async with serve(settings) as client:
-            ready = await client.get("/health/ready")
-
-    assert ready.status_code == 200
-    [record] = warnings(caplog)
-    message = record.getMessage()
-    assert "DB_STATEMENT_TIMEOUT is 1500 ms" in message
-    assert f"have {STATEMENT_TIMEOUT * 1000:g} ms" in message
-    assert "connect_query='SET statement_timeout = ''1.5s'''" in message

@@ -10,7 +10,11 @@ import logging
 
 import pytest
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+from .conftest import STATEMENT_TIMEOUT, make_settings, serve
+{% else -%}
 from .conftest import make_settings, serve
+{% endif -%}
 from .postgres import psql
 
 LOGGER = "{{ cookiecutter.package_name }}.pool_budget"
@@ -36,6 +40,22 @@ async def test_the_budget_behind_pgbouncer_is_one_line_that_says_what_cannot_be_
     assert "WORKERS x DB_POOL_MAX_SIZE = 3 x 10 = 30 connections to PgBouncer" in message
     assert f"max_connections {psql(database_url, 'SHOW max_connections')}" in message
     assert "cannot be read" in message
+
+
+async def test_a_timeout_other_than_pgbouncers_is_a_warning_at_start_up(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(database_url, db_statement_timeout=1.5)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        async with serve(settings) as client:
+            ready = await client.get("/health/ready")
+
+    assert ready.status_code == 200
+    [record] = budget_records(caplog)
+    message = record.getMessage()
+    assert "DB_STATEMENT_TIMEOUT is 1500 ms" in message
+    assert f"have {STATEMENT_TIMEOUT * 1000:g} ms" in message
+    assert "connect_query='SET statement_timeout = ''1.5s'''" in message
 {%- else %}
 
 
