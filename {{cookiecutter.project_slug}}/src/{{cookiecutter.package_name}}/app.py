@@ -53,8 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     install_error_handlers(app, unavailable=db_errors.UNAVAILABLE, conflicts=db_errors.CONFLICTS)
-    health.routes.add_to(app)
+    # A request is matched against the routes in the order they are added, at a cost for each
+    # one it passes: the API's own come first, the probes' after them.
     items.routes.add_to(app)
+    health.routes.add_to(app)
     if metrics is not None:
         app.state.metrics = metrics
         metrics_route.routes.add_to(app)
