@@ -189,7 +189,8 @@ def markdown(targets: list[Target], counts: dict[str, Count], requests: int) -> 
         "## Instructions per request",
         "",
         f"Counted by callgrind over {requests} reads (`GET /items/1`) and {requests} writes "
-        "(`POST /items`), each app driven in-process on a real pool (no server, no client); "
+        "(`POST /items`), each app driven in-process on a real pool (no server, no client) "
+        "and on uvloop, as uvicorn serves it; "
         "the same code gives the same count within half a percent, however busy the machine. "
         "Ratios are over the hand-written app of the driver: lower is better.",
         "",
