@@ -38,7 +38,8 @@ Work = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 # Async on purpose: the wait for a free connection holds no thread. The endpoint, in its thread,
 # then finds a connection ready; scope="function" keeps it reserved until the endpoint has
 # returned, and with it the connection. The reservation and the repository are one dependency,
-# not two: FastAPI spends more on each dependency of a request than this code does.
+# not two: FastAPI spends more on each dependency of a request than this code does
+# (fastapi/fastapi#5562).
 async def get_items(request: Request) -> AsyncIterator[ItemRepository]:
     database: Database = request.state.db
     async with database.reserved_connection():
