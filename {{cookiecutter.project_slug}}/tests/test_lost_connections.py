@@ -6,14 +6,23 @@ connections it lost by itself."""
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+from urllib.parse import urlsplit
+{%- endif %}
 
+import pytest
 from httpx import AsyncClient, Response
 
 from {{ cookiecutter.package_name }}.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.errors import OUTCOME_UNKNOWN, UNAVAILABLE
 from {{ cookiecutter.package_name }}.settings import Settings
 
+{% if cookiecutter.connection_strategy == "pgbouncer" -%}
+from .conftest import make_settings, migrated_database, serve
+from .pgbouncer import pgbouncer_in_front_of
+{% else -%}
 from .conftest import make_settings, serve
+{% endif -%}
 from .postgres import (
     at_commit,
     other_backends,
@@ -22,10 +31,14 @@ from .postgres import (
     stop_embedded,
     terminate_backends,
     wait_for,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+    with_database,
+{%- endif %}
 )
 
 WRITERS = 8
 KILLS = 30
+HELD_COMMIT = 60  # seconds: much longer than the test takes to end the COMMIT
 {%- if cookiecutter.connection_strategy == "per_request" %}
 CLIENTS = 4
 
@@ -111,8 +124,31 @@ async def test_backends_terminated_under_write_load_give_only_2xx_and_503(
 def commits_held(database_url: str) -> Iterator[None]:
     """Every COMMIT that wrote to items runs for a long time, as one with slow deferred checks
     would."""
-    with at_commit(database_url, "PERFORM pg_sleep(60);"):
+    with at_commit(database_url, f"PERFORM pg_sleep({HELD_COMMIT});"):
         yield
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+@pytest.fixture
+def commit_database(server_url: str) -> Iterator[tuple[str, str]]:
+    """A database of its own, by two URLs: the app's, through a PgBouncer of its own whose server
+    connections let a statement run for HELD_COMMIT seconds (the suite's PgBouncer cancels one
+    at STATEMENT_TIMEOUT, and a held COMMIT must end when the test ends it, not before); and the
+    test's own, to the server itself, so that its statements never queue behind the app's."""
+    with (
+        pgbouncer_in_front_of(server_url, statement_timeout=HELD_COMMIT) as bouncer,
+        migrated_database(server_url, bouncer) as through_pgbouncer,
+    ):
+        name = urlsplit(through_pgbouncer).path.lstrip("/")
+        yield through_pgbouncer, with_database(server_url, name)
+{%- else %}
+
+
+@pytest.fixture
+def commit_database(database_url: str) -> tuple[str, str]:
+    """The database by two URLs, the app's and the test's own: here the same."""
+    return database_url, database_url
+{%- endif %}
 
 
 def terminate_commits(database_url: str) -> None:
@@ -121,10 +157,11 @@ def terminate_commits(database_url: str) -> None:
 
 
 async def test_a_connection_lost_during_commit_is_a_503_that_says_the_outcome_is_unknown(
-    database_url: str,
+    commit_database: tuple[str, str],
 ) -> None:
+    app_url, database_url = commit_database
     # The statement timeout must not end the held COMMIT before the test does.
-    async with serve(settings_for(database_url, db_statement_timeout=60)) as client:
+    async with serve(settings_for(app_url, db_statement_timeout=HELD_COMMIT)) as client:
         item = (await client.post("/items", json={"name": "lamp"})).json()
         with commits_held(database_url):
             for method, path, body in [
