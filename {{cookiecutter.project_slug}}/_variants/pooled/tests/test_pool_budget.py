@@ -10,6 +10,8 @@ import logging
 
 import pytest
 
+from {{ cookiecutter.package_name }}.settings import Settings
+
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .conftest import STATEMENT_TIMEOUT, make_settings, serve
 {% else -%}
@@ -22,6 +24,20 @@ LOGGER = "{{ cookiecutter.package_name }}.pool_budget"
 
 def budget_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == LOGGER]
+
+
+async def the_budget_record(
+    settings: Settings, caplog: pytest.LogCaptureFixture, level: int
+) -> logging.LogRecord:
+    """Start the service, see that it is ready, and return the one record the budget check
+    logged at that level or above."""
+    with caplog.at_level(level, logger=LOGGER):
+        async with serve(settings) as client:
+            ready = await client.get("/health/ready")
+
+    assert ready.status_code == 200
+    [record] = budget_records(caplog)
+    return record
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
 
@@ -29,12 +45,7 @@ async def test_the_budget_behind_pgbouncer_is_one_line_that_says_what_cannot_be_
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(database_url, workers=3, db_pool_max_size=10)
-    with caplog.at_level(logging.INFO, logger=LOGGER):
-        async with serve(settings) as client:
-            ready = await client.get("/health/ready")
-
-    assert ready.status_code == 200
-    [record] = budget_records(caplog)
+    record = await the_budget_record(settings, caplog, logging.INFO)
     message = record.getMessage()
     assert record.levelno == logging.INFO
     assert "WORKERS x DB_POOL_MAX_SIZE = 3 x 10 = 30 connections to PgBouncer" in message
@@ -46,12 +57,7 @@ async def test_a_timeout_other_than_pgbouncers_is_a_warning_at_start_up(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(database_url, db_statement_timeout=1.5)
-    with caplog.at_level(logging.WARNING, logger=LOGGER):
-        async with serve(settings) as client:
-            ready = await client.get("/health/ready")
-
-    assert ready.status_code == 200
-    [record] = budget_records(caplog)
+    record = await the_budget_record(settings, caplog, logging.WARNING)
     message = record.getMessage()
     assert "DB_STATEMENT_TIMEOUT is 1500 ms" in message
     assert f"have {STATEMENT_TIMEOUT * 1000:g} ms" in message
@@ -63,12 +69,7 @@ async def test_pools_too_large_for_the_server_are_a_warning_not_a_failure(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(database_url, workers=4, db_pool_max_size=10_000)
-    with caplog.at_level(logging.INFO, logger=LOGGER):
-        async with serve(settings) as client:
-            ready = await client.get("/health/ready")
-
-    assert ready.status_code == 200
-    [record] = budget_records(caplog)
+    record = await the_budget_record(settings, caplog, logging.INFO)
     message = record.getMessage()
     assert record.levelno == logging.WARNING
     assert "WORKERS x DB_POOL_MAX_SIZE = 4 x 10000 = 40000 connections" in message
