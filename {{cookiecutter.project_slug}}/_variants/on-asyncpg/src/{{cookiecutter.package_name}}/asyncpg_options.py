@@ -17,8 +17,8 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         # PgBouncer in transaction mode may run each statement on another server connection:
         # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
         "statement_cache_size": 0,
-        # PgBouncer accepts no startup parameter but a few like this one; the statement
-        # timeout is set per transaction instead (Database.transaction).
+        # PgBouncer accepts no startup parameter but a few like this one; it sets the statement
+        # timeout on its server connections itself (connect_query in pgbouncer.ini).
         "server_settings": {"application_name": "{{ cookiecutter.project_slug }}"},
 {%- else %}
         "server_settings": {

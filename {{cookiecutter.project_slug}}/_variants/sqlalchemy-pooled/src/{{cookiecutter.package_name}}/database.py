@@ -126,8 +126,8 @@ def create_database_engine(settings: Settings) -> Engine:
             # PgBouncer in transaction mode may run each statement on another server
             # connection: never prepare statements on the server.
             "prepare_threshold": None,
-            # PgBouncer refuses the `options` startup parameter; the statement timeout is set
-            # per transaction instead (Database.transaction).
+            # PgBouncer refuses the `options` startup parameter; it sets the statement timeout
+            # on its server connections itself (connect_query in pgbouncer.ini).
 {%- else %}
             "options": f"-c statement_timeout={round(settings.db_statement_timeout * 1000)}",
 {%- endif %}
