@@ -35,9 +35,9 @@ Work = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 {%- else %}
 
 
-# Async on purpose: the wait for a free connection holds no thread. The endpoint, in its thread,
-# then finds a connection ready; scope="function" keeps it reserved until the endpoint has
-# returned, and with it the connection. The reservation and the repository are one dependency,
+# Async on purpose: the wait for a free connection holds no thread. The endpoint's work, in its
+# thread, then finds a connection ready; scope="function" keeps it reserved until the endpoint
+# has returned, and with it the connection. The reservation and the repository are one dependency,
 # not two: FastAPI spends more on each dependency of a request than this code does
 # (fastapi/fastapi#5562).
 async def get_items(request: Request) -> AsyncIterator[ItemRepository]:

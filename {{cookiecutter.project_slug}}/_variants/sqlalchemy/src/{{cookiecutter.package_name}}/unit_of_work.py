@@ -22,8 +22,8 @@ class UnitOfWork:
             order = orders.create(...)
             lines.add(order.id, ...)
 
-    Open it in the endpoint, so that it commits before the response is sent. An error inside the
-    block ends the transaction: let it propagate.
+    Open it in the work the endpoint runs in the thread pool, so that it commits before the
+    response is sent. An error inside the block ends the transaction: let it propagate.
     """
 
     def __init__(self, database: Database) -> None:
