@@ -30,9 +30,25 @@ from .route_table import RouteTable
 routes = RouteTable(prefix="/items", tags=["items"])
 
 
+# A request is matched against the routes in the order they are declared, at a cost for each
+# one it passes: the most frequent, reading an item and creating one, come first.
+@routes.get("/{item_id}", responses=NOT_FOUND)
+async def get_item(item_id: ItemId, items: Items) -> Item:
+    item = await run_in_threadpool(items.get, item_id)
+    if item is None:
+        raise not_found(item_id)
+    return item
+
+
 @routes.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 async def create_item(body: ItemCreate, items: Items) -> Item:
     return await run_in_threadpool(items.create, body)
+
+
+@routes.get("")
+async def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
+    """Items, newest first."""
+    return await run_in_threadpool(items.list, limit=limit, offset=offset)
 
 
 @routes.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)
@@ -47,20 +63,6 @@ def create_all(work: UnitOfWork, batch: ItemBatch) -> list[Item]:
         items = ItemRepository(work)
         created = {item.name: items.create(item) for item in in_lock_order(batch.items)}
     return [created[item.name] for item in batch.items]
-
-
-@routes.get("")
-async def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
-    """Items, newest first."""
-    return await run_in_threadpool(items.list, limit=limit, offset=offset)
-
-
-@routes.get("/{item_id}", responses=NOT_FOUND)
-async def get_item(item_id: ItemId, items: Items) -> Item:
-    item = await run_in_threadpool(items.get, item_id)
-    if item is None:
-        raise not_found(item_id)
-    return item
 
 
 @routes.patch("/{item_id}", responses=NOT_FOUND | CONFLICT)
