@@ -1,11 +1,13 @@
 """Shape the generated tree for the chosen driver and connection strategy, then make it a git
 repository.
 
-The template keeps what every variant shares in the project tree itself and
-what differs in layers under ``_variants/``: each layer is a folder that
-mirrors the project tree. The layers the choice needs are copied over the
-shared tree in order (a later layer's file replaces an earlier one's), then
-``_variants/`` is removed, so only the chosen variant is left.
+The template writes what every variant shares once, and what differs beside it, as versions of
+the same file whose names carry the layer they belong to: ``database/core@asyncpg-pooled.py``
+is ``database/core.py`` for asyncpg with a pool, ``items/router@sqlalchemy.py`` is
+``items/router.py`` for SQLAlchemy. A choice applies layers in order (the manifest below); of
+a name's versions, the one whose layer comes last wins, over the shared file if there is one,
+and versions of layers not applied are removed. A folder can carry a layer too
+(``pgbouncer@pgbouncer/``): it is kept, or removed, whole.
 
 The project then becomes a git repository with one commit of what was generated, unless it was
 generated inside an existing work tree (a monorepo), or by cruft (see ``RENDERED_BY_CRUFT``).
@@ -28,10 +30,11 @@ CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojso
 # diffed too. And `cruft create` writes .cruft.json after this hook: a commit here would miss it.
 RENDERED_BY_CRUFT = json.loads(r'''{{ cookiecutter._commit | default("") | tojson }}''') != ""
 
-VARIANTS = Path("_variants")
+# Between a name and the layer its version belongs to: `core@asyncpg-pooled.py`.
+LAYER_MARK = "@"
 # One uv.lock per combination (refreshed by `python -m scripts.relock`), so that a project is
 # locked from its first commit: `uv sync --locked`, image builds and CI need no resolution first.
-LOCKS = VARIANTS / "locks"
+LOCKS = Path("_locks")
 
 # The manifest: which layers each driver owns, applied in this order.
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
@@ -40,8 +43,8 @@ LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "databases": ("async", "on-asyncpg", "databases"),
     "sqlalchemy": ("sqlalchemy",),
 }
-# Then the strategy's layers, each followed by its driver-specific part (`<driver>-<layer>`)
-# where the template has one. "pooled" is what the two strategies with a pool share.
+# Then the strategy's layers, each followed by its driver-specific part (`<driver>-<layer>`).
+# "pooled" is what the two strategies with a pool share.
 LAYERS_BY_STRATEGY: dict[str, tuple[str, ...]] = {
     "pool": ("pooled",),
     "per_request": ("per_request",),
@@ -50,25 +53,60 @@ LAYERS_BY_STRATEGY: dict[str, tuple[str, ...]] = {
 
 
 def layers_for(driver: str, strategy: str) -> list[str]:
-    """The layers to apply, in order; a strategy layer or its driver part may be absent."""
+    """The layers to apply, in order."""
     layers = list(LAYERS_BY_DRIVER[driver])
     for layer in LAYERS_BY_STRATEGY[strategy]:
-        layers += [name for name in (layer, f"{driver}-{layer}") if (VARIANTS / name).is_dir()]
+        layers += [layer, f"{driver}-{layer}"]
     return layers
 
 
-def apply_layer(layer: Path, project: Path) -> None:
-    shutil.copytree(layer, project, dirs_exist_ok=True)
+def split_layer(name: str) -> tuple[str, str | None]:
+    """A file name without its layer, and the layer: `core@asyncpg-pooled.py` is `core.py` of
+    `asyncpg-pooled`; a shared file has no layer."""
+    stem, mark, rest = name.partition(LAYER_MARK)
+    if not mark:
+        return name, None
+    layer, dot, extension = rest.partition(".")
+    return f"{stem}{dot}{extension}", layer
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def keep_the_chosen_versions(directory: Path, layers: list[str]) -> None:
+    """In `directory` and below, the version of each name that the layers choose, under the
+    name itself; every other version removed."""
+    rank = {layer: position for position, layer in enumerate(layers)}
+    chosen: dict[str, tuple[int, Path]] = {}
+    for entry in sorted(directory.iterdir()):
+        name, layer = split_layer(entry.name)
+        position = -1 if layer is None else rank.get(layer)
+        if position is None:
+            remove(entry)  # a layer this choice does not apply
+            continue
+        if name in chosen:
+            kept_position, kept = chosen[name]
+            if kept_position > position:
+                remove(entry)
+                continue
+            remove(kept)
+        chosen[name] = (position, entry)
+    for name, (_, entry) in chosen.items():
+        if entry.name != name:
+            entry = entry.rename(directory / name)
+        if entry.is_dir() and not entry.is_symlink():
+            keep_the_chosen_versions(entry, layers)
 
 
 def place_lock_file(driver: str, strategy: str, project: Path) -> None:
     lock = LOCKS / f"{driver}-{strategy}.uv.lock"
     if lock.is_file():  # absent only while `scripts.relock` makes the first one of a combination
         shutil.copyfile(lock, project / "uv.lock")
-
-
-def remove_variants() -> None:
-    shutil.rmtree(VARIANTS)
+    shutil.rmtree(LOCKS)
 
 
 def git(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -127,10 +165,8 @@ def initialise_repository() -> str:
 
 def main() -> int:
     project = Path.cwd()
-    for layer in layers_for(DB_DRIVER, CONNECTION_STRATEGY):
-        apply_layer(VARIANTS / layer, project)
     place_lock_file(DB_DRIVER, CONNECTION_STRATEGY, project)
-    remove_variants()
+    keep_the_chosen_versions(project, layers_for(DB_DRIVER, CONNECTION_STRATEGY))
     if not RENDERED_BY_CRUFT:
         print(initialise_repository())
     return 0

@@ -2,7 +2,7 @@
 
 Each combination is baked with the template's defaults, locked with ``uv lock`` (which keeps the
 versions of the shipped lock where they still satisfy pyproject.toml; ``--upgrade`` takes the newest
-allowed), and its lock written back to ``_variants/locks/<driver>-<strategy>.uv.lock`` with the
+allowed), and its lock written back to ``_locks/<driver>-<strategy>.uv.lock`` with the
 project's own name left for cookiecutter to fill in. The template's tests sync every bake with
 ``uv sync --locked``, so a lock that no longer matches its pyproject.toml fails them.
 """
@@ -17,7 +17,7 @@ from cookiecutter.main import cookiecutter
 
 from tests.baking import TEMPLATE, checked_context, combination_id, combinations, run
 
-LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / "_variants" / "locks"
+LOCKS = TEMPLATE / "{{cookiecutter.project_slug}}" / "_locks"
 DEFAULT_SLUG = "my-service"
 SLUG_IN_TEMPLATE = "{{ cookiecutter.project_slug }}"
 

@@ -6,11 +6,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+import jinja2
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 COOKIECUTTER_JSON = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 TEMPLATE_KEYS = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
+PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 # What every bake must pass, and what its CI workflow runs: `uv run <command>` in the project.
 LINT_COMMANDS = [("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)]
 # git as on a fresh CI machine: no user name or email configured anywhere.
@@ -106,3 +110,17 @@ def git(directory: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def rendered_hook(name: str, **answers: str) -> ModuleType:
+    """A hook rendered with the default answers (and these), imported as a module without
+    running its main()."""
+    context = {
+        key: value[0] if isinstance(value, list) else value  # a choice's default is its first
+        for key, value in COOKIECUTTER_JSON.items()
+        if key in TEMPLATE_KEYS
+    }
+    source = jinja2.Environment().from_string((TEMPLATE / "hooks" / name).read_text())
+    module = ModuleType(name.removesuffix(".py"))
+    exec(compile(source.render(cookiecutter=context | answers), name, "exec"), module.__dict__)
+    return module

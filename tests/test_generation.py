@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from .baking import LINT_COMMANDS, TEMPLATE_KEYS, combinations, pgbouncer_binary
+from .baking import (
+    LINT_COMMANDS,
+    PROJECT_TEMPLATE,
+    TEMPLATE_KEYS,
+    combinations,
+    pgbouncer_binary,
+    rendered_hook,
+)
 
 # Text that betrays code of another driver or strategy, per choice: none may be in its bakes.
 FOREIGN_TO_DRIVER: dict[str, list[str]] = {
@@ -68,7 +75,23 @@ def test_no_template_text_is_left(bake, combination) -> None:
     ]
 
     assert not leftovers
-    assert not (project / "_variants").exists()
+    # Every version of a file the choice did not take is gone, and the one it took is renamed.
+    assert not [path for path in project.rglob("*@*") if ".venv" not in path.parts]
+    assert not (project / "_locks").exists()
+
+
+def test_every_layer_named_in_the_template_is_one_a_choice_applies() -> None:
+    hook = rendered_hook("post_gen_project.py")
+    applied = {
+        layer
+        for context in combinations()
+        for layer in hook.layers_for(context["db_driver"], context["connection_strategy"])
+    }
+
+    named = {hook.split_layer(path.name)[1] for path in PROJECT_TEMPLATE.rglob("*")} - {None}
+
+    assert named, "the template names no layer: the test would prove nothing"
+    assert named <= applied, f"a typo? {sorted(named - applied)}"
 
 
 def test_nothing_foreign_to_the_choice_is_left(bake, combination) -> None:
