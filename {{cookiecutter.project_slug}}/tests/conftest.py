@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient, Response
 
 from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
-from {{ cookiecutter.package_name }}.migrate import upgrade_to_head
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
+from {{ cookiecutter.package_name }}.database.migrate import SCRIPT_LOCATION, upgrade_to_head
 from {{ cookiecutter.package_name }}.settings import Settings
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
@@ -37,6 +39,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "own_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.own_server)
+
+
+def revisions() -> list[str]:
+    """The migrations' revisions, oldest first."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    scripts = ScriptDirectory.from_config(config).walk_revisions()  # newest first
+    return [script.revision for script in scripts][::-1]
 
 
 @pytest.fixture(scope="session")
@@ -114,9 +124,21 @@ def own_database_url(own_server: PostgresServer) -> Iterator[str]:
 {%- endif %}
 
 
+# Every table of the app's (whatever resources it has), but Alembic's own, emptied.
+EMPTY_EVERY_TABLE = """
+DO $$ BEGIN
+    EXECUTE (
+        SELECT 'TRUNCATE ' || string_agg(format('%I', tablename), ', ') || ' RESTART IDENTITY'
+          FROM pg_tables
+         WHERE schemaname = current_schema() AND tablename <> 'alembic_version'
+    );
+END $$
+"""
+
+
 @pytest.fixture(autouse=True)
-def _empty_items(database_url: str) -> None:
-    psql(database_url, "TRUNCATE items RESTART IDENTITY")
+def _empty_tables(database_url: str) -> None:
+    psql(database_url, EMPTY_EVERY_TABLE)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from {{ cookiecutter.package_name }}.embedded import BIN_DIR, PostgresServer, embedded_server
+from {{ cookiecutter.package_name }}.database.embedded import BIN_DIR, PostgresServer, embedded_server
 
 PSQL = BIN_DIR / "psql"
 

@@ -7,8 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
-from {{ cookiecutter.package_name }}.database import Database, open_database
-from {{ cookiecutter.package_name }}.db_errors import UNAVAILABLE
+from {{ cookiecutter.package_name }}.database.core import Database, open_database
+from {{ cookiecutter.package_name }}.database.driver_errors import UNAVAILABLE
 
 from .conftest import make_settings
 from .postgres import terminate_backends

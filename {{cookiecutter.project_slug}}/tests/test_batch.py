@@ -8,10 +8,10 @@ from contextlib import contextmanager
 import pytest
 from httpx import AsyncClient
 
-from {{ cookiecutter.package_name }}.database import open_database
-from {{ cookiecutter.package_name }}.repository import ItemRepository
+from {{ cookiecutter.package_name }}.database.core import open_database
+from {{ cookiecutter.package_name }}.database.unit_of_work import UnitOfWork
+from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.unit_of_work import UnitOfWork
 
 from .conftest import APPLICATION_NAME, make_settings, serve
 from .postgres import connections_of, psql{% if cookiecutter.connection_strategy == "per_request" %}, wait_for{% endif %}

@@ -11,9 +11,9 @@ import time
 
 from httpx import AsyncClient, Response
 
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
-from {{ cookiecutter.package_name }}.errors import UNAVAILABLE
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.web.errors import UNAVAILABLE
 
 from .conftest import make_settings, serve, timed
 from .postgres import frozen, psql, sessions_waiting_for_a_lock, table_locked, wait_for

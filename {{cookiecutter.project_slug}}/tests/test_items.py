@@ -4,7 +4,7 @@ import pytest
 from fastapi import HTTPException
 from httpx import AsyncClient
 
-from {{ cookiecutter.package_name }}.dependencies import get_items
+from {{ cookiecutter.package_name }}.items.dependencies import get_items
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import serve

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 from httpx import AsyncClient, Response
 
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
-from {{ cookiecutter.package_name }}.errors import OUTCOME_UNKNOWN, UNAVAILABLE
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.web.errors import OUTCOME_UNKNOWN, UNAVAILABLE
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .conftest import make_settings, migrated_database, serve

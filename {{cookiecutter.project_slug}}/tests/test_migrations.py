@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import revisions
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .pgbouncer import PgBouncer
 {% endif -%}
@@ -42,13 +43,13 @@ def test_alembic_cli_migrates_database_url_up_and_down(project_dir: Path, server
     with scratch_database(server_url) as url:
 {%- endif %}
         alembic(project_dir, url, "upgrade", "head")
-        assert tables(url) == {"alembic_version", "items"}
+        assert {"alembic_version", "items"} <= tables(url)
 
         alembic(project_dir, url, "downgrade", "base")
         assert tables(url) == {"alembic_version"}
 
         alembic(project_dir, url, "upgrade", "head")
-        assert psql(url, "SELECT version_num FROM alembic_version") == "0002"
+        assert psql(url, "SELECT version_num FROM alembic_version") == revisions()[-1]
 
 
 def test_the_database_refuses_a_description_longer_than_the_api_allows(database_url: str) -> None:

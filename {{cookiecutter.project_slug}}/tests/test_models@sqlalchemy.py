@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.config import Config
 
-from {{ cookiecutter.package_name }}.migrate import SCRIPT_LOCATION
+from {{ cookiecutter.package_name }}.database.migrate import SCRIPT_LOCATION
 
 
 def test_autogenerate_finds_nothing_to_do(database_url: str) -> None:

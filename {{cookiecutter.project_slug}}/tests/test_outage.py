@@ -6,7 +6,7 @@ when TEST_DATABASE_URL names another: a server the suite does not own is never s
 
 import time
 
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 
 from .conftest import make_settings, serve, timed
 from .postgres import start_embedded, stop_embedded

@@ -6,7 +6,7 @@ This test stops and starts a server, so it runs on an embedded PostgreSQL of its
 import asyncio
 import time
 
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 
 from .conftest import make_settings, serve
 from .postgres import start_embedded, stop_embedded

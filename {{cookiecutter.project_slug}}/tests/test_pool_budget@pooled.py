@@ -19,7 +19,7 @@ from .conftest import make_settings, serve
 {% endif -%}
 from .postgres import psql
 
-LOGGER = "{{ cookiecutter.package_name }}.pool_budget"
+LOGGER = "{{ cookiecutter.package_name }}.database.pool_budget"
 
 
 def budget_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

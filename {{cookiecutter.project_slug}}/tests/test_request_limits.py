@@ -13,12 +13,12 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from httpx import AsyncClient
 
-from {{ cookiecutter.package_name }}.errors import (
+from {{ cookiecutter.package_name }}.items.schemas import DESCRIPTION_MAX_LENGTH
+from {{ cookiecutter.package_name }}.web.errors import (
     MAX_LOCATION_PART,
     MAX_REPORTED_ERRORS,
     invalid_request,
 )
-from {{ cookiecutter.package_name }}.schemas import DESCRIPTION_MAX_LENGTH
 
 from .conftest import make_settings, serve
 from .service import service

@@ -17,7 +17,7 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 
 from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.embedded import PostgresServer
+from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import DATABASE_CLOSE_TIMEOUT
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}

@@ -1,5 +1,5 @@
-"""``python -m {{ cookiecutter.package_name }}``: serve the API (see server.py);
-``python -m {{ cookiecutter.package_name }} migrate``: apply the migrations (see migrate.py).
+"""``python -m {{ cookiecutter.package_name }}``: serve the API (see serving/server.py);
+``python -m {{ cookiecutter.package_name }} migrate``: apply the migrations (see database/migrate.py).
 
 With DATABASE_URL unset or empty, an embedded PostgreSQL is started with its data under
 ``.pgdata/`` and migrated first, so the service runs on a machine with nothing else installed.
@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import migrate
-from .logs import configure_logging
-from .server import exit_on_sigterm, serve
+from .database import migrate
+from .database.urls import hide_password
+from .observability.logs import configure_logging
+from .serving.server import exit_on_sigterm, serve
 from .settings import Settings
-from .urls import hide_password
 
 logger = logging.getLogger("{{ cookiecutter.package_name }}")
 
@@ -32,7 +32,7 @@ def database(settings: Settings) -> Iterator[None]:
         yield
         return
     try:
-        from .embedded import embedded_server
+        from .database.embedded import embedded_server
     except ModuleNotFoundError:
         raise SystemExit(
             "DATABASE_URL is not set: set it to postgresql://user:password@host:port/database "

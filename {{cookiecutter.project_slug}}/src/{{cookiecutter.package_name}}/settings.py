@@ -5,8 +5,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .logs import LogFormat
-from .urls import hide_password
+from .observability.logs import LogFormat
 
 # How a drain ends, within DRAIN_TIMEOUT: the database gets DATABASE_CLOSE_TIMEOUT seconds to
 # close, then the process EXIT_TIME seconds to exit (Python's own teardown takes a second on a
@@ -85,7 +84,3 @@ class Settings(BaseSettings):
     def db_client_timeout(self) -> float:
         """Seconds the client waits for the server's answer before it gives the connection up."""
         return self.db_statement_timeout + CLIENT_TIMEOUT_MARGIN
-
-    @property
-    def database_url_for_logs(self) -> str:
-        return hide_password(self.database_url.get_secret_value())

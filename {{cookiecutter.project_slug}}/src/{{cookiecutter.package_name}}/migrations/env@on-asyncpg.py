@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.migrate import (
+from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
     lock_migrations,
     migration_target,

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.migrate import (
+from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
     lock_migrations,
     migration_target,

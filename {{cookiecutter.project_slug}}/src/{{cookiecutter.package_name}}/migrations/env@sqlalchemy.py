@@ -8,12 +8,15 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from {{ cookiecutter.package_name }}.migrate import (
+# Imports every resource's models, through the routers the app includes, so that Base.metadata
+# holds every table: a resource's table is never taken for one to drop.
+import {{ cookiecutter.package_name }}.app  # noqa: F401
+from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
     lock_migrations,
     migration_target,
 )
-from {{ cookiecutter.package_name }}.models import Base
+from {{ cookiecutter.package_name }}.database.orm import Base
 
 
 def run_online() -> None:

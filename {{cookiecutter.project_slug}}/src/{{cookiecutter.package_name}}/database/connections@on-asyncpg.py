@@ -1,0 +1,140 @@
+"""How the app uses its asyncpg connections so that a failure stays bounded, and is answered for
+what it is."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from types import TracebackType
+from typing import Protocol
+
+import asyncpg
+from asyncpg.transaction import Transaction
+
+from .driver_errors import CONNECTION_LOST
+from .errors import CommitOutcomeUnknown
+
+logger = logging.getLogger(__name__)
+
+
+class Connection(Protocol):
+    def transaction(self) -> Transaction: ...
+    def is_closed(self) -> bool: ...
+    def terminate(self) -> None: ...
+
+
+# After these, asyncpg serves the connection again only once the server has confirmed a cancel
+# (on a server that stopped answering: one more full timeout, for a ROLLBACK or a release too),
+# or no longer knows what state it is in (the server ended the session under it). Such a
+# connection is ended at once instead; the server rolls back whatever it had open on it.
+ABANDONED = (TimeoutError, asyncio.CancelledError, asyncpg.InternalClientError)
+LOST_BEFORE_COMMIT = "the connection was lost before COMMIT was sent: nothing was saved"
+
+
+def end_if_abandoned(connection: Connection, error: BaseException) -> None:
+    if isinstance(error, ABANDONED):
+        end(connection)
+
+
+def end(connection: Connection) -> None:
+    """Close the connection without a word to the server, unless it is closed already."""
+    if not is_lost(connection):
+        connection.terminate()
+
+
+# The two context managers below are classes, lowercase as contextlib's are: they wrap every
+# use of a connection, and a generator-based one costs several calls more per request.
+class failures_handled:
+    """Around every use of a connection: one abandoned is ended, and asyncpg's complaint about a
+    connection that closed under the request becomes the lost connection it is."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if error is None:
+            return
+        if isinstance(error, asyncpg.InterfaceError):
+            if is_lost(self._connection):
+                raise asyncpg.ConnectionDoesNotExistError("the connection was lost") from error
+            return
+        end_if_abandoned(self._connection, error)
+
+
+def is_lost(connection: Connection) -> bool:
+    try:
+        return connection.is_closed()
+    except asyncpg.InterfaceError:  # a pool's proxy lets go of a connection that closed
+        return True
+
+
+class transaction:
+    """A transaction that commits when the block succeeds, and rolls back when it fails.
+
+    Unlike asyncpg's own ``async with connection.transaction()``, it never waits on a connection
+    that was given up on, never lets a failed ROLLBACK replace the error that caused it, and tells
+    a COMMIT that the server refused (an error: nothing was saved) from one whose answer was lost
+    (``CommitOutcomeUnknown``: it may have been saved).
+    """
+
+    __slots__ = ("_connection", "_transaction")
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._transaction = connection.transaction()
+
+    async def __aenter__(self) -> None:
+        await self._transaction.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection = self._connection
+        if error is not None:
+            end_if_abandoned(connection, error)
+            await roll_back(connection, self._transaction)
+            return  # the error goes on
+        if is_lost(connection):
+            raise asyncpg.ConnectionDoesNotExistError(LOST_BEFORE_COMMIT)
+        try:
+            await self._transaction.commit()
+        except asyncpg.InternalClientError as error:
+            # asyncpg refused to send COMMIT: the server had ended the session before.
+            end(connection)
+            raise asyncpg.ConnectionDoesNotExistError(LOST_BEFORE_COMMIT) from error
+        except CONNECTION_LOST as error:
+            end_if_abandoned(connection, error)
+            raise CommitOutcomeUnknown from error
+
+
+async def roll_back(connection: Connection, transaction: Transaction) -> None:
+    if is_lost(connection):
+        return  # the server rolls back the transaction of a connection that ends
+    try:
+        await transaction.rollback()
+    except Exception:
+        # Lost meanwhile, or in a state asyncpg cannot roll back from: end it (the server rolls
+        # back), so that the error that failed the block is the one answered.
+        end(connection)
+
+
+async def tidy_up(step: Awaitable[object], what: str) -> None:
+    """Await a step that only tidies up after the request's work: giving a connection back or
+    closing it. When it fails, asyncpg has ended the connection already, and the request's
+    outcome stands (a committed write is still a success); the failure is only logged."""
+    try:
+        await step
+    except Exception as error:
+        logger.info("%s failed: %s: %s", what, type(error).__name__, error)

@@ -1,0 +1,60 @@
+"""Database access without a pool: every request opens a connection of its own and closes it
+when the request is done, whatever happened."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from ..settings import Settings
+from .connections import failures_handled, tidy_up, transaction
+from .options import connect_options
+from .urls import hide_password
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Connection = asyncpg.Connection[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+
+class Database:
+    """Opens one connection per use, with the request-sized operations the app needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.database_url.get_secret_value()
+        self._connect_timeout = settings.db_connect_timeout
+        self._options = connect_options(settings)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A new connection, closed after the block on every path."""
+        connection = await asyncpg.connect(self._url, **self._options)
+        try:
+            with failures_handled(connection):
+                yield connection
+        finally:
+            await tidy_up(connection.close(timeout=self._connect_timeout), "closing the connection")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A new connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, transaction(connection):
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Nothing is opened ahead: each request connects to the database itself."""
+    logger.info(
+        "connecting to %s for each request (no pool)",
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    yield Database(settings)

@@ -1,0 +1,108 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The asyncpg connection pool to PgBouncer in transaction mode: opened and closed by the
+lifespan, lent for one statement or transaction at a time. PgBouncer sets the statement timeout
+on its server connections (connect_query in pgbouncer.ini)."""
+{%- else -%}
+"""The asyncpg connection pool: opened and closed by the lifespan, lent for one statement or
+transaction at a time."""
+{%- endif %}
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from ..settings import Settings
+from .connections import failures_handled, tidy_up, transaction
+from .driver_errors import CONNECTION_LOST
+from .options import pool_options
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
+from .pool_stats import POOL_WAIT, PoolStats
+from .urls import hide_password
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Connection = asyncpg.pool.PoolConnectionProxy[asyncpg.Record]
+    Pool = asyncpg.Pool[asyncpg.Record]
+else:
+    Connection, Pool = asyncpg.pool.PoolConnectionProxy, asyncpg.Pool
+
+
+class Database:
+    """The pool, with the request-sized operations the app needs."""
+
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self._pool = pool
+        self._acquire_timeout = settings.db_pool_timeout
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection from the pool, given back on every path."""
+        started = time.perf_counter()
+        # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
+        async with asyncio.timeout(self._acquire_timeout):
+            connection = await self._pool.acquire()
+        POOL_WAIT.observe(time.perf_counter() - started)
+        try:
+            with failures_handled(connection):
+                yield connection
+        except CONNECTION_LOST:
+            # asyncpg does not test idle connections before lending them: after a server restart
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
+            await self._pool.expire_connections()
+            raise
+        finally:
+            await tidy_up(self._pool.release(connection), "giving the connection back")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, transaction(connection):
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetchval("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
+
+    def stats(self) -> PoolStats:
+        size, idle = self._pool.get_size(), self._pool.get_idle_size()
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            min_size=self._pool.get_min_size(),
+            max_size=self._pool.get_max_size(),
+        )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
+    logger.info(
+        "opening asyncpg pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(), **pool_options(settings)
+    )
+    try:
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
+    finally:
+        logger.info("closing asyncpg pool")
+        await pool.close()

@@ -1,0 +1,136 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The database: encode/databases over an asyncpg pool to PgBouncer in transaction mode,
+opened and closed by the lifespan. PgBouncer sets the statement timeout on its server
+connections (connect_query in pgbouncer.ini).
+{%- else -%}
+"""The database: encode/databases over an asyncpg pool, opened and closed by the lifespan.
+{%- endif %}
+
+databases lends each asyncio task its own connection, and FastAPI serves each request in a task
+of its own, so concurrent requests never share one.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import asyncpg
+import databases
+from databases.core import Connection
+
+from ..settings import Settings
+from .connections import failures_handled, tidy_up, transaction
+from .driver_errors import CONNECTION_LOST
+from .options import pool_options
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
+from .pool_stats import POOL_WAIT, PoolStats
+from .urls import hide_password
+
+logger = logging.getLogger(__name__)
+
+# databases logs every query with its values at DEBUG, and the connection URL at INFO.
+logging.getLogger("databases").setLevel(logging.WARNING)
+
+if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
+    Pool = asyncpg.Pool[asyncpg.Record]
+else:
+    Pool = asyncpg.Pool
+
+
+class Database:
+    """A connected ``databases.Database``, with the request-sized operations the app needs."""
+
+    def __init__(self, database: databases.Database, settings: Settings) -> None:
+        self._database = database
+        self._acquire_timeout = settings.db_pool_timeout
+
+    @property
+    def _pool(self) -> Pool:
+        # databases keeps asyncpg's pool to itself; its figures and expire_connections() are only
+        # there. The attribute is stable: databases has had no release since 0.9.0 (2024).
+        pool: Pool = self._database._backend._pool
+        return pool
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
+        connection = self._database.connection()
+        # Entered and left by hand: databases would wait for a free connection forever, and a
+        # failure to give it back must not undo what the request did.
+        started = time.perf_counter()
+        async with asyncio.timeout(self._acquire_timeout):
+            await connection.__aenter__()
+        POOL_WAIT.observe(time.perf_counter() - started)
+        try:
+            with failures_handled(connection.raw_connection):
+                yield connection
+        except CONNECTION_LOST:
+            # asyncpg does not test idle connections before lending them: after a server restart
+            # each would fail once, and on a server that stopped answering each would wait for
+            # its own timeout. Expire them all so that the pool connects anew instead.
+            await self._pool.expire_connections()
+            raise
+        finally:
+            await tidy_up(connection.__aexit__(), "giving the connection back")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """This task's connection inside a transaction that commits when the block succeeds.
+
+        The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
+        never gives its connection back to the pool when COMMIT or ROLLBACK fails.
+        """
+        async with self.connection() as connection, transaction(connection.raw_connection):
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.fetch_val("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            row = await connection.raw_connection.fetchrow(SERVER_CONNECTIONS_QUERY)
+        assert row is not None
+        return ServerConnections(*row)
+
+    def stats(self) -> PoolStats:
+        pool = self._pool
+        size, idle = pool.get_size(), pool.get_idle_size()
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            min_size=pool.get_min_size(),
+            max_size=pool.get_max_size(),
+        )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Connect (the pool's minimum of connections at once), and disconnect gracefully at the end."""
+    logger.info(
+        "opening databases pool on asyncpg (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    url = settings.database_url.get_secret_value()
+    database = databases.Database(
+        url,
+        # The keyword arguments below go to asyncpg.create_pool. databases reads only the host,
+        # port, user, password and database from the URL; given the URL too, asyncpg honours
+        # the rest of it (sslmode, options, ...).
+        dsn=url,
+        **pool_options(settings),
+    )
+    await database.connect()
+    try:
+        app_database = Database(database, settings)
+        await log_pool_budget(app_database.server_connections, settings)
+        yield app_database
+    finally:
+        logger.info("closing databases pool")
+        await database.disconnect()

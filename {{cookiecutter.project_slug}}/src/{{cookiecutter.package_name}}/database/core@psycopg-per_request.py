@@ -1,0 +1,64 @@
+"""Database access without a pool: every request opens a connection of its own and closes it
+when the request is done, whatever happened."""
+
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from ..settings import Settings
+from .connections import failures_handled, transaction
+from .urls import hide_password
+
+logger = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[TupleRow]
+
+
+class Database:
+    """Opens one connection per use, with the request-sized operations the app needs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._url = settings.database_url.get_secret_value()
+        self._connect_timeout = math.ceil(settings.db_connect_timeout)
+        self._client_timeout = settings.db_client_timeout
+        self._options = f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}"
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A new connection (autocommit), closed after the block on every path."""
+        connection = await Connection.connect(
+            self._url,
+            # Reads are one statement each and need no transaction: autocommit spares them
+            # BEGIN and COMMIT. Writes open an explicit transaction (Database.transaction).
+            autocommit=True,
+            application_name="{{ cookiecutter.project_slug }}",
+            connect_timeout=self._connect_timeout,
+            options=self._options,
+        )
+        async with connection:
+            with failures_handled(connection, answer_within=self._client_timeout):
+                yield connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A new connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, transaction(connection):
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.execute("SELECT 1")
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Nothing is opened ahead: each request connects to the database itself."""
+    logger.info(
+        "connecting to %s for each request (no pool)",
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    yield Database(settings)

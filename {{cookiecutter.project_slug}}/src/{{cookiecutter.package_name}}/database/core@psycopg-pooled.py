@@ -1,0 +1,137 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The psycopg connection pool to PgBouncer in transaction mode: opened and closed by the
+lifespan, lent for one statement or transaction at a time. PgBouncer sets the statement timeout
+on its server connections (connect_query in pgbouncer.ini)."""
+{%- else -%}
+"""The psycopg connection pool: opened and closed by the lifespan, lent for one statement or
+transaction at a time."""
+{%- endif %}
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from ..settings import Settings
+from .connections import failures_handled, transaction
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
+from .pool_stats import POOL_WAIT, PoolStats
+from .urls import hide_password
+
+logger = logging.getLogger(__name__)
+
+# psycopg_pool logs every checkout and return at INFO; its warnings (failed connects) are enough.
+logging.getLogger("psycopg.pool").setLevel(logging.WARNING)
+
+Connection = psycopg.AsyncConnection[TupleRow]
+Pool = AsyncConnectionPool[Connection]
+
+
+class Database:
+    """The pool, with the request-sized operations the app needs."""
+
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self._pool = pool
+        self._client_timeout = settings.db_client_timeout
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection from the pool (autocommit), given back on every path."""
+        started = time.perf_counter()
+        async with self._pool.connection() as connection:
+            POOL_WAIT.observe(time.perf_counter() - started)
+            try:
+                with failures_handled(connection, answer_within=self._client_timeout):
+                    yield connection
+            finally:
+                if connection.broken:
+                    # The pool does not test idle connections before lending them (a `check`
+                    # would cost a round trip per request): after a server restart each would
+                    # fail once, and on a server that stopped answering each would wait for
+                    # its own timeout. Drain them so that the pool connects anew instead.
+                    await self._pool.drain()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside a transaction that commits when the block succeeds."""
+        async with self.connection() as connection, transaction(connection):
+            yield connection
+
+    async def ping(self) -> None:
+        async with self.connection() as connection:
+            await connection.execute("SELECT 1")
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.connection() as connection:
+            cursor = await connection.execute(SERVER_CONNECTIONS_QUERY)
+            row = await cursor.fetchone()
+        assert row is not None
+        return ServerConnections(*row)
+
+    def stats(self) -> PoolStats:
+        stats = self._pool.get_stats()
+        size, idle = stats["pool_size"], stats["pool_available"]
+        return PoolStats(
+            size=size,
+            idle=idle,
+            in_use=size - idle,
+            waiting=stats["requests_waiting"],
+            min_size=stats["pool_min"],
+            max_size=stats["pool_max"],
+        )
+
+
+def create_pool(settings: Settings) -> Pool:
+    return AsyncConnectionPool(
+        settings.database_url.get_secret_value(),
+        connection_class=Connection,
+        kwargs={
+            # Reads are one statement each and need no transaction: autocommit spares them
+            # BEGIN and COMMIT. Writes open an explicit transaction (Database.transaction).
+            "autocommit": True,
+            "application_name": "{{ cookiecutter.project_slug }}",
+            "connect_timeout": math.ceil(settings.db_connect_timeout),
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer in transaction mode may run each statement on another server
+            # connection: never prepare statements on the server.
+            "prepare_threshold": None,
+            # PgBouncer refuses the `options` startup parameter; it sets the statement timeout
+            # on its server connections itself (connect_query in pgbouncer.ini).
+{%- else %}
+            "options": f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}",
+{%- endif %}
+        },
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        timeout=settings.db_pool_timeout,
+        # Retrying a failed connect for longer than a request waits helps no one, and the
+        # growing backoff would delay recovery; the next request starts a fresh attempt.
+        reconnect_timeout=settings.db_pool_timeout,
+        name="{{ cookiecutter.project_slug }}",
+        open=False,
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it gracefully at the end."""
+    logger.info(
+        "opening psycopg pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    pool = create_pool(settings)
+    await pool.open(wait=True, timeout=settings.db_connect_timeout + settings.db_pool_timeout)
+    try:
+        database = Database(pool, settings)
+        await log_pool_budget(database.server_connections, settings)
+        yield database
+    finally:
+        logger.info("closing psycopg pool")
+        await pool.close()

@@ -1,0 +1,165 @@
+{%- if cookiecutter.connection_strategy == "pgbouncer" -%}
+"""The SQLAlchemy engine and its pool of connections to PgBouncer in transaction mode: opened and
+closed by the lifespan, lent to one request at a time as an ORM session. PgBouncer sets the
+statement timeout on its server connections (connect_query in pgbouncer.ini)."""
+{%- else -%}
+"""The SQLAlchemy engine and its connection pool: opened and closed by the lifespan, lent to one
+request at a time as an ORM session."""
+{%- endif %}
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+
+import anyio
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from ..settings import Settings
+from .connections import Watchdog, failures_handled, transaction
+from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
+from .pool_stats import POOL_WAIT, PoolStats
+from .urls import hide_password, with_scheme
+
+logger = logging.getLogger(__name__)
+
+# Seconds after which a pooled connection is replaced, before a firewall or proxy drops it.
+RECYCLE_SECONDS = 1800
+
+
+class Database:
+    """The engine, with the request-sized operations the app needs.
+
+    Sessions do blocking I/O, so they run in worker threads. A request first waits, in the event
+    loop, for one of the pool's connections to be free, and only then takes a thread: threads
+    blocked on an empty pool could otherwise fill AnyIO's thread limiter and starve the requests
+    that hold the connections (fastapi#3205).
+    """
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
+        self._wait_timeout = settings.db_pool_timeout
+        self._min_size = settings.db_pool_min_size
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # One-statement reads need no BEGIN and COMMIT round trips.
+        self._read_sessions = sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def reserved_connection(self) -> AsyncIterator[None]:
+        """Wait at most DB_POOL_TIMEOUT for a free connection, and keep it for the block."""
+        started = time.perf_counter()
+        with anyio.fail_after(self._wait_timeout):
+            await self._free_connections.acquire()
+        POOL_WAIT.observe(time.perf_counter() - started)
+        try:
+            yield
+        finally:
+            self._free_connections.release()
+
+    @contextmanager
+    def connection(self) -> Iterator[Session]:
+        """A session for reads, each statement on its own; its connection goes back at the end."""
+        with failures_handled(), self._read_sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block succeeds, else rolls back."""
+        with failures_handled(), self._sessions() as session, transaction(session):
+            yield session
+
+    async def ping(self) -> None:
+        async with self.reserved_connection():
+            await run_in_threadpool(self._select_one)
+
+    def _select_one(self) -> None:
+        with self.connection() as session:
+            session.execute(text("SELECT 1"))
+
+    async def server_connections(self) -> ServerConnections:
+        async with self.reserved_connection():
+            return await run_in_threadpool(self._read_server_connections)
+
+    def _read_server_connections(self) -> ServerConnections:
+        with self.connection() as session:
+            row = session.execute(text(SERVER_CONNECTIONS_QUERY)).one()
+        return ServerConnections(*row)
+
+    def stats(self) -> PoolStats:
+        pool = self._engine.pool
+        assert isinstance(pool, QueuePool)
+        idle, in_use = pool.checkedin(), pool.checkedout()
+        return PoolStats(
+            size=idle + in_use,
+            idle=idle,
+            in_use=in_use,
+            waiting=self._free_connections.statistics().tasks_waiting,
+            min_size=self._min_size,
+            max_size=pool.size(),
+        )
+
+
+def create_database_engine(settings: Settings) -> Engine:
+    return create_engine(
+        with_scheme(settings.database_url.get_secret_value(), "postgresql+psycopg"),
+        poolclass=QueuePool,
+        # Every connection opened is kept (until recycled), up to the maximum; no overflow
+        # connections that are opened for one request and closed after it.
+        pool_size=settings.db_pool_max_size,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        # No pool_pre_ping: it costs a round trip on every loan. A connection the server dropped
+        # (a restart, a backend terminated) fails the request that finds it (503), and SQLAlchemy
+        # then replaces every connection opened before it, instead of each failing once.
+        pool_recycle=RECYCLE_SECONDS,
+        connect_args={
+            "connect_timeout": math.ceil(settings.db_connect_timeout),
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+            # PgBouncer in transaction mode may run each statement on another server
+            # connection: never prepare statements on the server.
+            "prepare_threshold": None,
+            # PgBouncer refuses the `options` startup parameter; it sets the statement timeout
+            # on its server connections itself (connect_query in pgbouncer.ini).
+{%- else %}
+            "options": f"-c statement_timeout={round(settings.db_statement_timeout * 1000)}",
+{%- endif %}
+            "application_name": "{{ cookiecutter.project_slug }}",
+        },
+    )
+
+
+def open_connections(engine: Engine, count: int) -> None:
+    """Open ``count`` connections at once and leave them in the pool; fails if the database
+    cannot be reached."""
+    with ExitStack() as connections:
+        for _ in range(count):
+            connections.enter_context(engine.connect())
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the pool (its minimum of connections at once), and close it at the end."""
+    logger.info(
+        "opening SQLAlchemy pool (%d..%d connections) to {% if cookiecutter.connection_strategy == "pgbouncer" %}PgBouncer at {% endif %}%s",
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        hide_password(settings.database_url.get_secret_value()),
+    )
+    engine = create_database_engine(settings)
+    try:
+        with Watchdog(engine, settings.db_client_timeout):
+            if settings.db_pool_min_size:
+                await run_in_threadpool(open_connections, engine, settings.db_pool_min_size)
+            database = Database(engine, settings)
+            await log_pool_budget(database.server_connections, settings)
+            yield database
+    finally:
+        logger.info("closing SQLAlchemy pool")
+        await run_in_threadpool(engine.dispose)

@@ -1,0 +1,55 @@
+"""How the app's asyncpg connections are set up: by asyncpg itself, or by databases on it."""
+
+from typing import Any
+
+from ..settings import Settings
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for asyncpg's connections{% if cookiecutter.connection_strategy != "per_request" %}, by connect() or create_pool(){% endif %}."""
+    return {
+        "timeout": settings.db_connect_timeout,
+        # The server cancels a statement at DB_STATEMENT_TIMEOUT; the client gives up on any
+        # statement (BEGIN and COMMIT included) a little later, should the server itself stop
+        # answering.
+        "command_timeout": settings.db_client_timeout,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        # PgBouncer in transaction mode may run each statement on another server connection:
+        # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
+        "statement_cache_size": 0,
+        # PgBouncer accepts no startup parameter but a few like this one; it sets the statement
+        # timeout on its server connections itself (connect_query in pgbouncer.ini).
+        "server_settings": {"application_name": "{{ cookiecutter.project_slug }}"},
+{%- else %}
+        "server_settings": {
+            "statement_timeout": str(round(settings.db_statement_timeout * 1000)),
+            "application_name": "{{ cookiecutter.project_slug }}",
+        },
+{%- endif %}
+    }
+{%- if cookiecutter.connection_strategy != "per_request" %}
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for asyncpg's create_pool(): the connect options and the pool's size."""
+    return {
+        **connect_options(settings),
+        "min_size": settings.db_pool_min_size,
+        "max_size": settings.db_pool_max_size,
+        # asyncpg does not test a connection before lending it; one left idle this long is
+        # closed, before a firewall or the server's idle timeout drops it (asyncpg's default).
+        "max_inactive_connection_lifetime": 300.0,
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+        # Behind PgBouncer no session is ours to reset when a connection goes back to the pool:
+        # asyncpg's RESET ALL (and more) would cost a round trip and reach whichever server
+        # connection PgBouncer had at hand.
+        "reset": keep_as_is,
+{%- endif %}
+    }
+{%- endif %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+
+async def keep_as_is(connection: object) -> None:
+    """What the pool does to a connection given back to it: nothing."""
+{%- endif %}

@@ -1,0 +1,50 @@
+"""What the pool tells about itself: its figures (on /health/ready) and the time requests wait
+for a connection, both exported to Prometheus by ``PoolCollector``."""
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from pydantic import BaseModel
+
+from ..observability.metrics import Timings
+
+# Seconds a request waited for a connection: none at all, normally.
+POOL_WAIT_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+# Observed each time a connection is lent; exposed by PoolCollector.
+POOL_WAIT = Timings(POOL_WAIT_BUCKETS)
+
+
+class PoolStats(BaseModel):
+    """What the driver tells about its pool; fields it does not know are null."""
+
+    size: int | None = None
+    idle: int | None = None
+    in_use: int | None = None
+    waiting: int | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+
+
+class PoolCollector(Collector):
+    """The pool's figures, read from the driver at each scrape, and the time spent waiting."""
+
+    def __init__(self, stats: Callable[[], PoolStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        for name, documentation, value in [
+            ("db_pool_size", "Connections the pool holds.", stats.size),
+            ("db_pool_idle", "Connections ready to be lent.", stats.idle),
+            ("db_pool_in_use", "Connections lent to requests.", stats.in_use),
+            ("db_pool_waiting", "Requests waiting for a connection.", stats.waiting),
+            ("db_pool_min_size", "Connections the pool keeps open.", stats.min_size),
+            ("db_pool_max_size", "Most connections the pool may hold.", stats.max_size),
+        ]:
+            if value is not None:  # what the driver does not tell is left out
+                yield GaugeMetricFamily(name, documentation, value=value)
+        yield POOL_WAIT.histogram(
+            "db_pool_wait_seconds", "Time a request waited for a connection from the pool.", []
+        )

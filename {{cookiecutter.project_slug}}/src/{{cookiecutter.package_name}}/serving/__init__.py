@@ -1,0 +1,1 @@
+"""Serving the app: uvicorn, the drain on SIGTERM, and worker processes."""
