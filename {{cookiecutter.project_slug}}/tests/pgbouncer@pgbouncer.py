@@ -26,6 +26,15 @@ NOT_INSTALLED = (
 )
 
 
+def pgbouncer_version() -> tuple[int, ...]:
+    """The installed PgBouncer's version: 1.21 and later can pass prepared statements on."""
+    assert PGBOUNCER is not None, NOT_INSTALLED
+    output = subprocess.run(
+        [PGBOUNCER, "--version"], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
+    return tuple(int(part) for part in output.split()[1].split(".")[:2])
+
+
 @dataclass(frozen=True)
 class PgBouncer:
     port: int

@@ -13,7 +13,7 @@ from httpx import AsyncClient, Response
 
 from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.web.errors import UNAVAILABLE
+from {{ cookiecutter.package_name }}.web.errors import OUTCOME_UNKNOWN, UNAVAILABLE
 
 from .conftest import make_settings, serve, timed
 from .postgres import frozen, psql, sessions_waiting_for_a_lock, table_locked, wait_for
@@ -50,11 +50,13 @@ def longest_wait(settings: Settings) -> float:
     )
 
 
-def assert_unavailable_within(answers: list[tuple[Response, float]], bound: float) -> None:
+def assert_503_within(
+    answers: list[tuple[Response, float]], bound: float, detail: str = UNAVAILABLE
+) -> None:
     for response, took in answers:
         request = f"{response.request.method} {response.request.url.path}"
         assert response.status_code == 503, (request, response.status_code, response.text)
-        assert response.json() == {"detail": UNAVAILABLE}, request
+        assert response.json() == {"detail": detail}, request
         assert response.headers["Retry-After"], request
         assert took < bound, (request, took)
 
@@ -106,7 +108,7 @@ async def test_requests_sent_to_a_frozen_server_get_503_within_the_bound(
             answers = await asyncio.wait_for(requests, GIVE_UP)
             alive = await client.get("/health")
 
-        assert_unavailable_within(answers, longest_wait(settings) + SLACK)
+        assert_503_within(answers, longest_wait(settings) + SLACK)
         assert alive.status_code == 200
         await assert_recovers(client)
 
@@ -136,12 +138,16 @@ async def test_requests_in_flight_when_the_server_freezes_get_503_within_the_bou
             with frozen(own_server):
                 answers = await asyncio.wait_for(asyncio.gather(*in_flight), GIVE_UP)
 
-        assert_unavailable_within(answers, settings.db_client_timeout + SLACK)
+        read, write = answers
+        assert_503_within([read], settings.db_client_timeout + SLACK)
+        # Sent in autocommit, the write might have been committed before the server froze.
+        assert_503_within([write], settings.db_client_timeout + SLACK, OUTCOME_UNKNOWN)
         await assert_recovers(client)
 
-    # Answered 503 without a word about its outcome: never stored.
+    # Its outcome is unknown indeed: cancelled at the server's statement timeout once it woke,
+    # or stored, when the lock went first (PgBouncer sets a longer timeout than the app's here).
     wait_for(
         lambda: sessions_waiting_for_a_lock(own_database_url) == 0,
         what="the abandoned statements to end",
     )
-    assert stored_names(own_database_url) == {"before", "after"}
+    assert {"before", "after"} <= stored_names(own_database_url) <= {"before", "during", "after"}

@@ -151,9 +151,11 @@ def commit_database(database_url: str) -> tuple[str, str]:
 {%- endif %}
 
 
-def terminate_commits(database_url: str) -> None:
-    committing = "state = 'active' AND query ILIKE 'commit%'"
-    wait_for(lambda: terminate_backends(database_url, committing) > 0, what="a COMMIT to end")
+def terminate_held_commits(database_url: str) -> None:
+    """End the session whose commit is held: a one-statement write's own, in autocommit, or a
+    unit of work's COMMIT (its deferred check sleeps either way)."""
+    committing = "state = 'active' AND wait_event = 'PgSleep'"
+    wait_for(lambda: terminate_backends(database_url, committing) > 0, what="a commit to end")
 
 
 async def test_a_connection_lost_during_commit_is_a_503_that_says_the_outcome_is_unknown(
@@ -170,7 +172,7 @@ async def test_a_connection_lost_during_commit_is_a_503_that_says_the_outcome_is
                 ("DELETE", f"/items/{item['id']}", None),
             ]:
                 request = asyncio.create_task(client.request(method, path, json=body))
-                await asyncio.to_thread(terminate_commits, database_url)
+                await asyncio.to_thread(terminate_held_commits, database_url)
                 assert_answered_503(await request, OUTCOME_UNKNOWN)
 
         assert (await client.post("/items", json={"name": "after"})).status_code == 201

@@ -5,8 +5,12 @@ The statement timeout is PgBouncer's to set on its server connections (connect_q
 import asyncio
 import time
 
+{% if cookiecutter.db_driver in ["asyncpg", "databases"] -%}
+from {{ cookiecutter.package_name }}.settings import Settings
+
+{% endif -%}
 from .conftest import STATEMENT_TIMEOUT, make_settings, serve
-from .pgbouncer import pgbouncer_in_front_of
+from .pgbouncer import pgbouncer_in_front_of{% if cookiecutter.db_driver in ["asyncpg", "databases"] %}, pgbouncer_version{% endif %}
 from .postgres import psql, table_locked
 
 CLIENTS = 24  # six times the app's pool: requests queue for it, and for PgBouncer's
@@ -34,6 +38,36 @@ async def test_concurrent_reads_and_writes_all_succeed(database_url: str) -> Non
     assert psql(database_url, "SELECT count(*) FROM items WHERE description = 'seen'") == str(
         CLIENTS * 5
     )
+
+{%- if cookiecutter.db_driver in ["asyncpg", "databases"] %}
+
+
+async def statuses_of_reads_and_writes(settings: Settings) -> set[int]:
+    """Clients at once, more than the pool: PgBouncer lends each transaction whichever server
+    connection is free."""
+    async with serve(settings) as client:
+
+        async def one_client(number: int) -> list[int]:
+            created = await client.post("/items", json={"name": f"item {number}"})
+            return [created.status_code, (await client.get("/items?limit=5")).status_code]
+
+        results = await asyncio.gather(*(one_client(number) for number in range(CLIENTS)))
+    return {status for statuses in results for status in statuses}
+
+
+async def test_the_default_statement_cache_suits_any_pgbouncer(database_url: str) -> None:
+    """DB_STATEMENT_CACHE_SIZE=0 serves every request through any PgBouncer. With asyncpg's own
+    cache (100), a PgBouncer before 1.21 fails requests: a statement prepared on one server
+    connection is missing on the next, or another connection's under the same name."""
+    pool = {"db_pool_min_size": 4, "db_pool_max_size": 4}
+
+    default = make_settings(database_url, **pool)
+    assert await statuses_of_reads_and_writes(default) == {200, 201}
+    psql(database_url, "TRUNCATE items")
+    cached = make_settings(database_url, db_statement_cache_size=100, **pool)
+    if pgbouncer_version() < (1, 21):
+        assert 500 in await statuses_of_reads_and_writes(cached)
+{%- endif %}
 
 
 async def test_pgbouncer_sets_the_statement_timeout_and_requests_change_no_session_setting(

@@ -1,16 +1,22 @@
-"""A request's writes are one transaction, committed before the response is sent."""
+"""A request's writes are one transaction, committed before the response is sent: a write of
+one statement in autocommit, several in a unit of work."""
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from httpx import AsyncClient
 
-from .postgres import at_commit, psql
+from .postgres import at_commit, psql, wait_for
+
+# Seconds each commit is held, long enough to be seen from another session.
+HELD = 1
 
 
 @contextmanager
 def commits_refused(database_url: str) -> Iterator[None]:
-    """Every COMMIT that wrote to items fails, as one with a deferred constraint would."""
+    """Every commit that wrote to items fails, as one with a deferred constraint would. For a
+    write of one statement in autocommit, the failure comes with the statement's answer."""
     with at_commit(
         database_url, "RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation';"
     ):
@@ -48,3 +54,40 @@ async def test_what_is_answered_201_is_visible_to_other_sessions(
         assert response.status_code == 201
         item_id = response.json()["id"]
         assert psql(database_url, f"SELECT count(*) FROM items WHERE id = {item_id}") == "1"
+
+
+def held_commit(database_url: str) -> str:
+    """The statement of the session whose commit is held (its deferred check sleeps)."""
+    held: list[str] = []
+
+    def found() -> bool:
+        held[:] = psql(
+            database_url,
+            "SELECT query FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+            "AND datname = current_database() AND pid <> pg_backend_pid()",
+        ).splitlines()
+        return bool(held)
+
+    wait_for(found, what="a commit to be held")
+    return held[0].split()[0].rstrip(";").upper()
+
+
+async def test_a_write_of_one_statement_commits_as_it_runs(
+    client: AsyncClient, database_url: str
+) -> None:
+    """A one-statement write is its own transaction (autocommit): no BEGIN before it, no COMMIT
+    after it, two round trips spared. Its commit is the statement's end: while that commit is
+    held, the session still runs the write itself. A batch, several statements, ends with its
+    COMMIT."""
+    item = (await client.post("/items", json={"name": "lamp"})).json()
+    writes = [
+        ("POST", "/items", {"name": "desk"}, "INSERT"),
+        ("PATCH", f"/items/{item['id']}", {"name": "light"}, "UPDATE"),
+        ("DELETE", f"/items/{item['id']}", None, "DELETE"),
+        ("POST", "/items/batch", {"items": [{"name": "chair"}, {"name": "shelf"}]}, "COMMIT"),
+    ]
+    with at_commit(database_url, f"PERFORM pg_sleep({HELD});"):
+        for method, path, body, committed_by in writes:
+            request = asyncio.create_task(client.request(method, path, json=body))
+            assert await asyncio.to_thread(held_commit, database_url) == committed_by, path
+            assert (await request).is_success

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     # Seconds to open a connection, and seconds a statement may run before the server cancels it.
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout: float = Field(default=30.0, gt=0)
+{%- if cookiecutter.connection_strategy == "pgbouncer" and cookiecutter.db_driver in ["asyncpg", "databases"] %}
+    # Statements asyncpg keeps prepared on the server, per connection. PgBouncer before 1.21
+    # cannot pass prepared statements on in transaction mode: 0 (unnamed statements, parsed each
+    # time) is what it needs. With PgBouncer 1.21+ and its max_prepared_statements set, raise it
+    # (asyncpg's own default is 100) to spare each statement a round trip.
+    db_statement_cache_size: int = Field(default=0, ge=0)
+{%- endif %}
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

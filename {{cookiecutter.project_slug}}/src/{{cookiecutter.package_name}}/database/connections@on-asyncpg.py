@@ -28,6 +28,8 @@ class Connection(Protocol):
 # connection is ended at once instead; the server rolls back whatever it had open on it.
 ABANDONED = (TimeoutError, asyncio.CancelledError, asyncpg.InternalClientError)
 LOST_BEFORE_COMMIT = "the connection was lost before COMMIT was sent: nothing was saved"
+# Lost while the server may have been committing; InternalClientError means asyncpg never sent.
+OUTCOME_LOST = tuple(error for error in CONNECTION_LOST if error is not asyncpg.InternalClientError)
 
 
 def end_if_abandoned(connection: Connection, error: BaseException) -> None:
@@ -45,12 +47,19 @@ def end(connection: Connection) -> None:
 # use of a connection, and a generator-based one costs several calls more per request.
 class failures_handled:
     """Around every use of a connection: one abandoned is ended, and asyncpg's complaint about a
-    connection that closed under the request becomes the lost connection it is."""
+    connection that closed under the request becomes the lost connection it is.
 
-    __slots__ = ("_connection",)
+    Around a write (``writes=True``), a statement in autocommit that PostgreSQL commits before it
+    answers: a connection lost, or given up on, before that answer arrived leaves the outcome
+    unknown (``CommitOutcomeUnknown``), as for a COMMIT. One that asyncpg knew was closed never
+    sent the statement: nothing was saved.
+    """
 
-    def __init__(self, connection: Connection) -> None:
+    __slots__ = ("_connection", "_writes")
+
+    def __init__(self, connection: Connection, writes: bool = False) -> None:
         self._connection = connection
+        self._writes = writes
 
     def __enter__(self) -> None:
         pass
@@ -68,6 +77,8 @@ class failures_handled:
                 raise asyncpg.ConnectionDoesNotExistError("the connection was lost") from error
             return
         end_if_abandoned(self._connection, error)
+        if self._writes and isinstance(error, OUTCOME_LOST):
+            raise CommitOutcomeUnknown from error
 
 
 def is_lost(connection: Connection) -> bool:

@@ -16,10 +16,14 @@ Connection = psycopg.AsyncConnection[Any]
 
 
 @contextmanager
-def failures_handled(connection: Connection, *, answer_within: float) -> Iterator[None]:
+def failures_handled(
+    connection: Connection, *, answer_within: float, writes: bool = False
+) -> Iterator[None]:
     """Around every use of a connection: give up on it when the server has not answered within
     ``answer_within`` seconds, and answer any error on a connection that broke as the lost
-    connection it is.
+    connection it is. Around a write (``writes=True``), a statement in autocommit that
+    PostgreSQL commits before it answers, a connection that broke before that answer arrived
+    leaves the outcome unknown (``CommitOutcomeUnknown``), as for a COMMIT.
 
     psycopg has no client-side timeout, and a server that stops answering (a hung host, a paused
     VM) keeps its TCP connections open: psycopg would wait for as long as that lasts, and
@@ -33,6 +37,8 @@ def failures_handled(connection: Connection, *, answer_within: float) -> Iterato
     try:
         yield
     except psycopg.Error as error:
+        if writes and connection.broken:
+            raise CommitOutcomeUnknown from error
         if loop.time() >= deadline.when():
             raise TimeoutError(f"no answer from the database within {answer_within:g} s") from error
         if connection.broken and not isinstance(error, psycopg.OperationalError):

@@ -95,13 +95,18 @@ def cut_off(descriptor: int) -> None:
 
 
 @contextmanager
-def failures_handled() -> Iterator[None]:
+def failures_handled(*, writes: bool = False) -> Iterator[None]:
     """Around every use of a session: an error on a connection that SQLAlchemy found lost, and
     invalidated, is answered as the lost connection it is, whatever psycopg called it (such as
-    two results for one command, when a pooler in between loses its server)."""
+    two results for one command, when a pooler in between loses its server). Around a write
+    (``writes=True``), a statement in autocommit that PostgreSQL commits before it answers, a
+    connection lost before that answer arrived leaves the outcome unknown
+    (``CommitOutcomeUnknown``), as for a COMMIT."""
     try:
         yield
     except exc.DBAPIError as error:
+        if writes and error.connection_invalidated:
+            raise CommitOutcomeUnknown from error
         if error.connection_invalidated and not isinstance(error, exc.OperationalError):
             raise exc.OperationalError(
                 error.statement, error.params, error.orig or error, connection_invalidated=True

@@ -3,7 +3,7 @@ when the request is done, whatever happened."""
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -30,14 +30,21 @@ class Database:
         self._options = connect_options(settings)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
         connection = await asyncpg.connect(self._url, **self._options)
         try:
-            with failures_handled(connection):
+            with failures_handled(connection, writes):
                 yield connection
         finally:
             await tidy_up(connection.close(timeout=self._connect_timeout), "closing the connection")
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

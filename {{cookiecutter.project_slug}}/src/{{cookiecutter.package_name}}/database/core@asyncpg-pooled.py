@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -19,6 +19,7 @@ import asyncpg
 from ..settings import Settings
 from .connections import failures_handled, tidy_up, transaction
 from .driver_errors import CONNECTION_LOST
+from .errors import CommitOutcomeUnknown
 from .options import pool_options
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
@@ -32,6 +33,9 @@ if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
 else:
     Connection, Pool = asyncpg.pool.PoolConnectionProxy, asyncpg.Pool
 
+# The connection was lost or given up on, whether it was found out by a statement or by a commit.
+LOST: tuple[type[Exception], ...] = (*CONNECTION_LOST, CommitOutcomeUnknown)
+
 
 class Database:
     """The pool, with the request-sized operations the app needs."""
@@ -41,7 +45,7 @@ class Database:
         self._acquire_timeout = settings.db_pool_timeout
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A connection from the pool, given back on every path."""
         started = time.perf_counter()
         # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
@@ -49,9 +53,9 @@ class Database:
             connection = await self._pool.acquire()
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            with failures_handled(connection):
+            with failures_handled(connection, writes):
                 yield connection
-        except CONNECTION_LOST:
+        except LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once, and on a server that stopped answering each would wait for
             # its own timeout. Expire them all so that the pool connects anew instead.
@@ -59,6 +63,13 @@ class Database:
             raise
         finally:
             await tidy_up(self._pool.release(connection), "giving the connection back")
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

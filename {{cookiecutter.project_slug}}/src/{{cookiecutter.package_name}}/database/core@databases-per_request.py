@@ -7,7 +7,7 @@ one connection and lives only as long as the request.
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import databases
 from databases.core import Connection
@@ -43,7 +43,7 @@ class Database:
         )
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
         database = self._new_database()
         await database.connect()
@@ -53,12 +53,19 @@ class Database:
             connection = database.connection()
             await connection.__aenter__()
             try:
-                with failures_handled(connection.raw_connection):
+                with failures_handled(connection.raw_connection, writes):
                     yield connection
             finally:
                 await tidy_up(connection.__aexit__(), "giving the connection back")
         finally:
             await tidy_up(database.disconnect(), "closing the connection")
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -24,6 +24,7 @@ from databases.core import Connection
 from ..settings import Settings
 from .connections import failures_handled, tidy_up, transaction
 from .driver_errors import CONNECTION_LOST
+from .errors import CommitOutcomeUnknown
 from .options import pool_options
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
@@ -38,6 +39,9 @@ if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
     Pool = asyncpg.Pool[asyncpg.Record]
 else:
     Pool = asyncpg.Pool
+
+# The connection was lost or given up on, whether it was found out by a statement or by a commit.
+LOST: tuple[type[Exception], ...] = (*CONNECTION_LOST, CommitOutcomeUnknown)
 
 
 class Database:
@@ -55,7 +59,7 @@ class Database:
         return pool
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
         connection = self._database.connection()
         # Entered and left by hand: databases would wait for a free connection forever, and a
@@ -65,9 +69,9 @@ class Database:
             await connection.__aenter__()
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            with failures_handled(connection.raw_connection):
+            with failures_handled(connection.raw_connection, writes):
                 yield connection
-        except CONNECTION_LOST:
+        except LOST:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once, and on a server that stopped answering each would wait for
             # its own timeout. Expire them all so that the pool connects anew instead.
@@ -75,6 +79,13 @@ class Database:
             raise
         finally:
             await tidy_up(connection.__aexit__(), "giving the connection back")
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -4,7 +4,7 @@ when the request is done, whatever happened."""
 import logging
 import math
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -28,20 +28,27 @@ class Database:
         self._options = f"-c statement_timeout={math.ceil(settings.db_statement_timeout * 1000)}"
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection (autocommit), closed after the block on every path."""
         connection = await Connection.connect(
             self._url,
-            # Reads are one statement each and need no transaction: autocommit spares them
-            # BEGIN and COMMIT. Writes open an explicit transaction (Database.transaction).
+            # A statement alone needs no transaction: autocommit spares it BEGIN and COMMIT.
+            # Several statements that commit together run in one (Database.transaction).
             autocommit=True,
             application_name="{{ cookiecutter.project_slug }}",
             connect_timeout=self._connect_timeout,
             options=self._options,
         )
         async with connection:
-            with failures_handled(connection, answer_within=self._client_timeout):
+            with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
                 yield connection
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -40,13 +40,15 @@ class Database:
         self._client_timeout = settings.db_client_timeout
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
+    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
         started = time.perf_counter()
         async with self._pool.connection() as connection:
             POOL_WAIT.observe(time.perf_counter() - started)
             try:
-                with failures_handled(connection, answer_within=self._client_timeout):
+                with failures_handled(
+                    connection, answer_within=self._client_timeout, writes=writes
+                ):
                     yield connection
             finally:
                 if connection.broken:
@@ -55,6 +57,13 @@ class Database:
                     # fail once, and on a server that stopped answering each would wait for
                     # its own timeout. Drain them so that the pool connects anew instead.
                     await self._pool.drain()
+
+    def write(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        return self.connection(writes=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -91,8 +100,8 @@ def create_pool(settings: Settings) -> Pool:
         settings.database_url.get_secret_value(),
         connection_class=Connection,
         kwargs={
-            # Reads are one statement each and need no transaction: autocommit spares them
-            # BEGIN and COMMIT. Writes open an explicit transaction (Database.transaction).
+            # A statement alone needs no transaction: autocommit spares it BEGIN and COMMIT.
+            # Several statements that commit together run in one (Database.transaction).
             "autocommit": True,
             "application_name": "{{ cookiecutter.project_slug }}",
             "connect_timeout": math.ceil(settings.db_connect_timeout),

@@ -45,10 +45,12 @@ class Database:
         self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
         self._wait_timeout = settings.db_pool_timeout
         self._min_size = settings.db_pool_min_size
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
-        # One-statement reads need no BEGIN and COMMIT round trips.
-        self._read_sessions = sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        # The engine's connections are in autocommit (create_database_engine): a statement alone
+        # needs no BEGIN and COMMIT round trips. A unit of work's session switches its
+        # connection to transactions (READ COMMITTED, PostgreSQL's default) while it holds it.
+        self._autocommit_sessions = sessionmaker(engine, expire_on_commit=False)
+        self._transaction_sessions = sessionmaker(
+            engine.execution_options(isolation_level="READ COMMITTED"), expire_on_commit=False
         )
 
     @asynccontextmanager
@@ -66,13 +68,22 @@ class Database:
     @contextmanager
     def connection(self) -> Iterator[Session]:
         """A session for reads, each statement on its own; its connection goes back at the end."""
-        with failures_handled(), self._read_sessions() as session:
+        with failures_handled(), self._autocommit_sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        with failures_handled(writes=True), self._autocommit_sessions() as session:
             yield session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with failures_handled(), self._sessions() as session, transaction(session):
+        with failures_handled(), self._transaction_sessions() as session, transaction(session):
             yield session
 
     async def ping(self) -> None:
@@ -110,6 +121,9 @@ def create_database_engine(settings: Settings) -> Engine:
     return create_engine(
         with_scheme(settings.database_url.get_secret_value(), "postgresql+psycopg"),
         poolclass=QueuePool,
+        # Each statement commits on its own unless a session asks for a transaction (Database):
+        # set once per connection, not switched at every loan.
+        isolation_level="AUTOCOMMIT",
         # Every connection opened is kept (until recycled), up to the maximum; no overflow
         # connections that are opened for one request and closed after it.
         pool_size=settings.db_pool_max_size,

@@ -15,8 +15,8 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         "command_timeout": settings.db_client_timeout,
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
         # PgBouncer in transaction mode may run each statement on another server connection:
-        # no named prepared statements (asyncpg then uses unnamed ones, parsed each time).
-        "statement_cache_size": 0,
+        # before 1.21 it has no prepared statements to pass on (DB_STATEMENT_CACHE_SIZE).
+        "statement_cache_size": settings.db_statement_cache_size,
         # PgBouncer accepts no startup parameter but a few like this one; it sets the statement
         # timeout on its server connections itself (connect_query in pgbouncer.ini).
         "server_settings": {"application_name": "{{ cookiecutter.project_slug }}"},

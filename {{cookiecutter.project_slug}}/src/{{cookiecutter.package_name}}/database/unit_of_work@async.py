@@ -55,5 +55,5 @@ class UnitOfWork:
             raise RuntimeError("a unit of work lends its connection inside `async with` only")
         yield self._connection
 
-    # A repository's write joins the unit's transaction instead of beginning one of its own.
-    transaction = connection
+    # A repository's write joins the unit's transaction instead of committing on its own.
+    write = connection

@@ -51,5 +51,5 @@ class UnitOfWork:
             raise RuntimeError("a unit of work lends its session inside `with` only")
         yield self._session
 
-    # A repository's write joins the unit's transaction instead of beginning one of its own.
-    transaction = connection
+    # A repository's write joins the unit's transaction instead of committing on its own.
+    write = connection

@@ -1,7 +1,7 @@
 """SQL for items. Every value is a bound parameter (``:name``).
 
-Built on the database, each method borrows a connection for its statement only (writes: in a
-transaction, committed before the method returns), so no connection is held while a request is
+Built on the database, each method borrows a connection for its one statement only (a write in
+autocommit, committed before the method returns), so no connection is held while a request is
 validated or answered. Built on a unit of work, every method runs on the unit's connection, in
 its transaction.
 """
@@ -29,7 +29,7 @@ class ItemRepository:
 
     async def create(self, item: ItemCreate) -> Item:
         try:
-            async with self._db.transaction() as connection:
+            async with self._db.write() as connection:
                 row = await connection.fetch_one(
                     """
                     INSERT INTO items (name, description) VALUES (:name, :description)
@@ -65,7 +65,7 @@ class ItemRepository:
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
         try:
-            async with self._db.transaction() as connection:
+            async with self._db.write() as connection:
                 row = await connection.fetch_one(
                     """
                     UPDATE items
@@ -88,7 +88,7 @@ class ItemRepository:
         return None if row is None else to_item(row)
 
     async def delete(self, item_id: int) -> bool:
-        async with self._db.transaction() as connection:
+        async with self._db.write() as connection:
             deleted = await connection.fetch_val(
                 "DELETE FROM items WHERE id = :id RETURNING id", {"id": item_id}
             )

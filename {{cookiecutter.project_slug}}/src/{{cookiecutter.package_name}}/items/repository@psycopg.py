@@ -1,7 +1,7 @@
 """SQL for items. Every value is a bound parameter.
 
-Built on the database, each method borrows a connection for its statement only (writes: in a
-transaction, committed before the method returns), so no connection is held while a request is
+Built on the database, each method borrows a connection for its one statement only (a write in
+autocommit, committed before the method returns), so no connection is held while a request is
 validated or answered. Built on a unit of work, every method runs on the unit's connection, in
 its transaction.
 """
@@ -26,7 +26,7 @@ class ItemRepository:
         self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
-        async with self._db.transaction() as connection, items(connection) as cursor:
+        async with self._db.write() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -62,7 +62,7 @@ class ItemRepository:
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
-        async with self._db.transaction() as connection, items(connection) as cursor:
+        async with self._db.write() as connection, items(connection) as cursor:
             try:
                 await cursor.execute(
                     """
@@ -86,7 +86,7 @@ class ItemRepository:
             return await cursor.fetchone()
 
     async def delete(self, item_id: int) -> bool:
-        async with self._db.transaction() as connection:
+        async with self._db.write() as connection:
             cursor = await connection.execute(
                 "DELETE FROM items WHERE id = %s RETURNING id", (item_id,)
             )

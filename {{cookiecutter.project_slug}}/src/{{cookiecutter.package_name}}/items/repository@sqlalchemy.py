@@ -1,15 +1,17 @@
 """Queries on items through the ORM. Every value is a bound parameter.
 
-Built on the database, each method runs in a session of its own (writes: in a transaction,
-committed before the method returns), so a connection is held only while the database works,
-never while a request is validated or answered. Built on a unit of work, every method runs in the
-unit's session, in its transaction.
+Built on the database, each method runs in a session of its own for its one statement (a write
+in autocommit, committed before the method returns), so a connection is held only while the
+database works, never while a request is validated or answered. Built on a unit of work, every
+method runs in the unit's session, in its transaction.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from psycopg.errors import UniqueViolation
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from ..database.core import Database
 from ..database.unit_of_work import UnitOfWork
@@ -23,10 +25,10 @@ class ItemRepository:
         self._db = db
 
     def create(self, item: ItemCreate) -> Item:
-        with self._db.transaction() as session:
+        with self._db.write() as session, names_unique(item.name):
             row = models.Item(name=item.name, description=item.description)
             session.add(row)
-            flush(session, name=item.name)  # INSERT ... RETURNING fills in id and created_at
+            session.flush()  # one INSERT ... RETURNING, which fills in id and created_at
             return Item.model_validate(row)
 
     def list(self, *, limit: int, offset: int) -> list[Item]:
@@ -45,27 +47,32 @@ class ItemRepository:
             return None if row is None else Item.model_validate(row)
 
     def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
-        with self._db.transaction() as session:
-            row = session.get(models.Item, item_id, with_for_update=True)
-            if row is None:
-                return None
-            for field in changes.model_fields_set:
-                setattr(row, field, getattr(changes, field))
-            flush(session, name=row.name)
-            return Item.model_validate(row)
+        values = {field: getattr(changes, field) for field in changes.model_fields_set}
+        if not values:
+            return self.get(item_id)
+        statement = (
+            update(models.Item)
+            .where(models.Item.id == item_id)
+            .values(values)
+            .returning(models.Item)
+        )
+        with self._db.write() as session, names_unique(changes.name or ""):
+            row = session.scalars(statement).one_or_none()
+            return None if row is None else Item.model_validate(row)
 
     def delete(self, item_id: int) -> bool:
-        with self._db.transaction() as session:
+        with self._db.write() as session:
             deleted = session.scalar(
                 delete(models.Item).where(models.Item.id == item_id).returning(models.Item.id)
             )
             return deleted is not None
 
 
-def flush(session: Session, *, name: str) -> None:
-    """Send the pending changes; a name that is taken becomes NameTaken."""
+@contextmanager
+def names_unique(name: str) -> Iterator[None]:
+    """Around a statement that stores a name: one that is taken becomes NameTaken."""
     try:
-        session.flush()
+        yield
     except IntegrityError as error:
         violation = error.orig
         if (
