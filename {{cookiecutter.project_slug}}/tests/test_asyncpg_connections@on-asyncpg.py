@@ -1,6 +1,6 @@
 {%- set raw = ".raw_connection" if cookiecutter.db_driver == "databases" else "" -%}
 """asyncpg calls the use of a connection that closed under a request a programming error
-(InterfaceError); the app answers it as the lost connection it is (503)."""
+(InterfaceError); the database package reports it as the lost connection it is (503)."""
 
 import asyncio
 
@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from {{ cookiecutter.package_name }}.database.core import Database, open_database
-from {{ cookiecutter.package_name }}.database.driver_errors import UNAVAILABLE
+from {{ cookiecutter.package_name }}.database.errors import ConnectionLost
 
 from .conftest import make_settings
 from .postgres import terminate_backends
@@ -28,8 +28,7 @@ async def test_a_connection_lost_between_two_statements_is_a_lost_connection(
     database_url: str,
 ) -> None:
     async with open_database(make_settings(database_url)) as database:
-        with pytest.raises(asyncpg.ConnectionDoesNotExistError) as raised:
+        with pytest.raises(ConnectionLost) as raised:
             await use_after_it_closed(database, database_url)
 
     assert isinstance(raised.value.__cause__, asyncpg.InterfaceError)
-    assert isinstance(raised.value, UNAVAILABLE)

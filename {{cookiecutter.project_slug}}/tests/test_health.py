@@ -31,4 +31,6 @@ async def test_readiness_reports_the_database_and_pool(client: AsyncClient) -> N
     assert pool["max_size"] == 4
     assert 1 <= pool["size"] <= 4
     assert pool["idle"] == pool["size"]
+    # The figures the driver tells, and nothing it does not.
+    assert set(pool) == {"size", "idle", "in_use", "min_size", "max_size"}{% if cookiecutter.db_driver not in ["asyncpg", "databases"] %} | {"waiting"}{% endif %}
 {%- endif %}

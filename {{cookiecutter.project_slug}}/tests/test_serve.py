@@ -76,3 +76,19 @@ def test_without_the_embedded_postgresql_says_to_set_database_url(workdir: Path)
     assert result.stderr.startswith("DATABASE_URL is not set: set it to postgresql://")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert not (workdir / ".pgdata").exists()
+
+
+def test_a_wrong_setting_stops_it_with_one_line_that_names_it(workdir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}"],
+        cwd=workdir,
+        env={**os.environ, "LOG_FORMAT": "jsno"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("invalid settings: LOG_FORMAT: Input should be 'text'")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -10,7 +10,7 @@ from httpx import Response
 
 from .conftest import make_settings, serve
 from .postgres import psql
-from .test_transactions import commits_refused
+from .test_transactions import names_refused_at_commit
 
 
 async def in_own_task(request: Coroutine[Any, Any, Response]) -> Response:
@@ -38,7 +38,7 @@ async def test_failed_commits_give_their_connection_back(database_url: str) -> N
         database_url, db_pool_min_size=1, db_pool_max_size=1, db_pool_timeout=1
     )
     async with serve(settings) as client:
-        with commits_refused(database_url):
+        with names_refused_at_commit(database_url):
             for number in range(3):
                 refused = await in_own_task(client.post("/items", json={"name": f"item {number}"}))
                 assert refused.status_code == 409

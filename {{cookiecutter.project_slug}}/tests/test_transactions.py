@@ -14,11 +14,14 @@ HELD = 1
 
 
 @contextmanager
-def commits_refused(database_url: str) -> Iterator[None]:
-    """Every commit that wrote to items fails, as one with a deferred constraint would. For a
-    write of one statement in autocommit, the failure comes with the statement's answer."""
+def names_refused_at_commit(database_url: str) -> Iterator[None]:
+    """Every commit that wrote to items fails on the name's unique key, as a deferred unique
+    constraint would. For a write of one statement in autocommit, the failure comes with the
+    statement's answer."""
     with at_commit(
-        database_url, "RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'check_violation';"
+        database_url,
+        "RAISE EXCEPTION 'refused at commit' "
+        "USING ERRCODE = 'unique_violation', CONSTRAINT = 'items_name_key';",
     ):
         yield
 
@@ -26,23 +29,16 @@ def commits_refused(database_url: str) -> Iterator[None]:
 async def test_a_failed_commit_is_not_answered_2xx_and_leaves_nothing(
     client: AsyncClient, database_url: str
 ) -> None:
-    with commits_refused(database_url):
-        response = await client.post("/items", json={"name": "lamp"})
-
-    assert response.status_code == 409
-    assert psql(database_url, "SELECT count(*) FROM items") == "0"
-
-
-async def test_failed_commits_of_updates_and_deletes_change_nothing(
-    client: AsyncClient, database_url: str
-) -> None:
     item = (await client.post("/items", json={"name": "lamp"})).json()
 
-    with commits_refused(database_url):
+    with names_refused_at_commit(database_url):
+        created = await client.post("/items", json={"name": "desk"})
         patched = await client.patch(f"/items/{item['id']}", json={"name": "light"})
         deleted = await client.delete(f"/items/{item['id']}")
+        batch = await client.post("/items/batch", json={"items": [{"name": "chair"}]})
 
-    assert (patched.status_code, deleted.status_code) == (409, 409)
+    answers = [created, patched, deleted, batch]
+    assert [response.status_code for response in answers] == [409] * 4
     assert psql(database_url, "SELECT name FROM items") == "lamp"
 
 

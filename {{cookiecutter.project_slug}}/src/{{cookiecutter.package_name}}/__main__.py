@@ -18,7 +18,7 @@ from .database import migrate
 from .database.urls import hide_password
 from .observability.logs import configure_logging
 from .serving.server import exit_on_sigterm, serve
-from .settings import Settings
+from .settings import Settings, load_settings
 
 logger = logging.getLogger("{{ cookiecutter.package_name }}")
 
@@ -60,7 +60,7 @@ def main() -> None:
     if parser.parse_args().command == "migrate":
         migrate.main()
         return
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     exit_on_sigterm()
     try:

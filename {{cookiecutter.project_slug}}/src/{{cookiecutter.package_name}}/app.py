@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from fastapi.middleware import Middleware
 
 from . import items
-from .database import driver_errors
 from .database.core import open_database
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from .database.pool_stats import PoolCollector
@@ -53,13 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes),
         ],
     )
-    install_error_handlers(
-        app, unavailable=driver_errors.UNAVAILABLE, conflicts=driver_errors.CONFLICTS
-    )
+    install_error_handlers(app)
     # A request is matched against the routers in the order they are included, at a cost for
     # each route it passes: the resources come first, the probes after them. Each included router
     # also costs every request a matching pass of its own on FastAPI 0.137 and later
-    # (fastapi/fastapi#15745): that is FastAPI's to remove; the README's cost table gives it.
+    # (fastapi/fastapi#15745): that cost is FastAPI's to remove.
     app.include_router(items.router)
     app.include_router(health.router)
     if metrics is not None:

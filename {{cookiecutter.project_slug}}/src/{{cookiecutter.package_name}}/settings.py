@@ -2,7 +2,7 @@
 
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .observability.logs import LogFormat
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
-    # "json": one JSON object per line, for a log collector; anything else: readable lines.
+    # "json": one JSON object per line, for a log collector; "text": readable lines.
     log_format: LogFormat = "text"
     # Serve Prometheus metrics on /metrics.
     metrics_enabled: bool = True
@@ -60,15 +60,10 @@ class Settings(BaseSettings):
     drain_delay: int = Field(default=5, ge=0)
     drain_timeout: int = Field(default=20, ge=1)
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
-    def _lowercase_level(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
-
-    @field_validator("log_format", mode="before")
-    @classmethod
-    def _json_or_text(cls, value: object) -> object:
-        return "json" if isinstance(value, str) and value.strip().lower() == "json" else "text"
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def url_to_migrate(self) -> str:
@@ -91,3 +86,17 @@ class Settings(BaseSettings):
     def db_client_timeout(self) -> float:
         """Seconds the client waits for the server's answer before it gives the connection up."""
         return self.db_statement_timeout + CLIENT_TIMEOUT_MARGIN
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and `.env`; one that is wrong stops the process with a
+    line that names it, rather than a traceback."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']).upper() or 'settings'}: "
+            f"{problem['msg']}"
+            for problem in error.errors()
+        )
+        raise SystemExit(f"invalid settings: {problems}") from None

@@ -1,5 +1,5 @@
-"""How the app uses its asyncpg connections so that a failure stays bounded, and is answered for
-what it is."""
+"""How the app uses its asyncpg connections so that a failure stays bounded, and becomes the
+service's own error (database/errors.py) for what it is."""
 
 import asyncio
 import logging
@@ -10,8 +10,8 @@ from typing import Protocol
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from .driver_errors import CONNECTION_LOST
-from .errors import CommitOutcomeUnknown
+from .driver_errors import CONNECTION_LOST, UNAVAILABLE, UNIQUE_VIOLATION
+from .errors import CommitOutcomeUnknown, Conflict, ConnectionLost, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +28,6 @@ class Connection(Protocol):
 # connection is ended at once instead; the server rolls back whatever it had open on it.
 ABANDONED = (TimeoutError, asyncio.CancelledError, asyncpg.InternalClientError)
 LOST_BEFORE_COMMIT = "the connection was lost before COMMIT was sent: nothing was saved"
-# Lost while the server may have been committing; InternalClientError means asyncpg never sent.
-OUTCOME_LOST = tuple(error for error in CONNECTION_LOST if error is not asyncpg.InternalClientError)
 
 
 def end_if_abandoned(connection: Connection, error: BaseException) -> None:
@@ -43,16 +41,18 @@ def end(connection: Connection) -> None:
         connection.terminate()
 
 
-# The two context managers below are classes, lowercase as contextlib's are: they wrap every
-# use of a connection, and a generator-based one costs several calls more per request.
-class failures_handled:
-    """Around every use of a connection: one abandoned is ended, and asyncpg's complaint about a
-    connection that closed under the request becomes the lost connection it is.
+# The two context managers below are classes: they wrap every use of a connection, and a
+# generator-based one costs several calls more per request.
+class FailuresHandled:
+    """Around every use of a connection: one abandoned is ended, and the driver's errors become
+    the service's own: ``ConnectionLost`` (asyncpg's complaint about a connection that closed
+    under the request included) or ``DatabaseUnavailable`` when the database cannot serve,
+    ``Conflict`` for a unique key taken. Any other error is left as it is.
 
     Around a write (``writes=True``), a statement in autocommit that PostgreSQL commits before it
     answers: a connection lost, or given up on, before that answer arrived leaves the outcome
-    unknown (``CommitOutcomeUnknown``), as for a COMMIT. One that asyncpg knew was closed never
-    sent the statement: nothing was saved.
+    unknown (``CommitOutcomeUnknown``), as for a COMMIT. One that asyncpg knew was closed, or
+    refused to use (InternalClientError), never sent the statement: nothing was saved.
     """
 
     __slots__ = ("_connection", "_writes")
@@ -70,15 +70,21 @@ class failures_handled:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if error is None:
+        if error is None or isinstance(error, DatabaseUnavailable):
             return
         if isinstance(error, asyncpg.InterfaceError):
             if is_lost(self._connection):
-                raise asyncpg.ConnectionDoesNotExistError("the connection was lost") from error
+                raise ConnectionLost("the connection was lost") from error
             return
         end_if_abandoned(self._connection, error)
-        if self._writes and isinstance(error, OUTCOME_LOST):
-            raise CommitOutcomeUnknown from error
+        if isinstance(error, CONNECTION_LOST):
+            if self._writes and not isinstance(error, asyncpg.InternalClientError):
+                raise CommitOutcomeUnknown from error
+            raise ConnectionLost from error
+        if isinstance(error, UNAVAILABLE):
+            raise DatabaseUnavailable from error
+        if isinstance(error, UNIQUE_VIOLATION):
+            raise Conflict from error
 
 
 def is_lost(connection: Connection) -> bool:
@@ -88,7 +94,7 @@ def is_lost(connection: Connection) -> bool:
         return True
 
 
-class transaction:
+class TransactionBlock:
     """A transaction that commits when the block succeeds, and rolls back when it fails.
 
     Unlike asyncpg's own ``async with connection.transaction()``, it never waits on a connection
@@ -118,13 +124,13 @@ class transaction:
             await roll_back(connection, self._transaction)
             return  # the error goes on
         if is_lost(connection):
-            raise asyncpg.ConnectionDoesNotExistError(LOST_BEFORE_COMMIT)
+            raise ConnectionLost(LOST_BEFORE_COMMIT)
         try:
             await self._transaction.commit()
         except asyncpg.InternalClientError as error:
             # asyncpg refused to send COMMIT: the server had ended the session before.
             end(connection)
-            raise asyncpg.ConnectionDoesNotExistError(LOST_BEFORE_COMMIT) from error
+            raise ConnectionLost(LOST_BEFORE_COMMIT) from error
         except CONNECTION_LOST as error:
             end_if_abandoned(connection, error)
             raise CommitOutcomeUnknown from error

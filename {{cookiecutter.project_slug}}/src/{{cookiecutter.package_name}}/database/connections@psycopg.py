@@ -1,5 +1,5 @@
-"""How the app uses its psycopg connections so that a failure stays bounded, and is answered for
-what it is."""
+"""How the app uses its psycopg connections so that a failure stays bounded, and becomes the
+service's own error (database/errors.py) for what it is."""
 
 import asyncio
 import os
@@ -10,7 +10,8 @@ from typing import Any
 
 import psycopg
 
-from .errors import CommitOutcomeUnknown
+from .driver_errors import UNAVAILABLE, UNIQUE_VIOLATION
+from .errors import CommitOutcomeUnknown, Conflict, ConnectionLost, DatabaseUnavailable
 
 Connection = psycopg.AsyncConnection[Any]
 
@@ -20,16 +21,19 @@ def failures_handled(
     connection: Connection, *, answer_within: float, writes: bool = False
 ) -> Iterator[None]:
     """Around every use of a connection: give up on it when the server has not answered within
-    ``answer_within`` seconds, and answer any error on a connection that broke as the lost
-    connection it is. Around a write (``writes=True``), a statement in autocommit that
-    PostgreSQL commits before it answers, a connection that broke before that answer arrived
-    leaves the outcome unknown (``CommitOutcomeUnknown``), as for a COMMIT.
+    ``answer_within`` seconds, and turn the driver's errors that mean the database cannot serve
+    into the service's own: ``ConnectionLost`` for any error on a connection that broke (given up
+    on included), ``DatabaseUnavailable`` for the others, and ``Conflict`` for a unique key
+    taken. Around a write (``writes=True``), a
+    statement in autocommit that PostgreSQL commits before it answers, a connection that broke
+    before that answer arrived leaves the outcome unknown (``CommitOutcomeUnknown``), as for a
+    COMMIT.
 
     psycopg has no client-side timeout, and a server that stops answering (a hung host, a paused
     VM) keeps its TCP connections open: psycopg would wait for as long as that lasts, and
     cancelling the task would not help (psycopg then asks the server to cancel, and waits for
     it). So the connection's socket is shut down: psycopg's wait fails at once, the connection is
-    broken and discarded, and the block raises TimeoutError. The server cancels a slow statement
+    broken and discarded, and the block raises ConnectionLost. The server cancels a slow statement
     itself at DB_STATEMENT_TIMEOUT, sooner: this fires only on a server that stopped answering.
     """
     loop = asyncio.get_running_loop()
@@ -40,10 +44,13 @@ def failures_handled(
         if writes and connection.broken:
             raise CommitOutcomeUnknown from error
         if loop.time() >= deadline.when():
-            raise TimeoutError(f"no answer from the database within {answer_within:g} s") from error
-        if connection.broken and not isinstance(error, psycopg.OperationalError):
-            # Such as two results for one command, when a pooler in between loses its server.
-            raise psycopg.OperationalError(f"the connection was lost: {error}") from error
+            raise ConnectionLost(f"no answer within {answer_within:g} s") from error
+        if connection.broken:  # whatever psycopg called it, such as two results for one command
+            raise ConnectionLost from error
+        if isinstance(error, UNAVAILABLE):
+            raise DatabaseUnavailable from error
+        if isinstance(error, UNIQUE_VIOLATION):
+            raise Conflict from error
         raise
     finally:
         deadline.cancel()

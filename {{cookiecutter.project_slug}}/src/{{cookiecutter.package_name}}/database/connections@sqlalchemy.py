@@ -1,5 +1,5 @@
-"""How the app uses its SQLAlchemy connections so that a failure stays bounded, and is answered
-for what it is."""
+"""How the app uses its SQLAlchemy connections so that a failure stays bounded, and becomes the
+service's own error (database/errors.py) for what it is."""
 
 import logging
 import os
@@ -14,7 +14,8 @@ from sqlalchemy import Engine, event, exc
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from .errors import CommitOutcomeUnknown
+from .driver_errors import UNAVAILABLE, UNIQUE_VIOLATION
+from .errors import CommitOutcomeUnknown, Conflict, ConnectionLost, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -96,22 +97,29 @@ def cut_off(descriptor: int) -> None:
 
 @contextmanager
 def failures_handled(*, writes: bool = False) -> Iterator[None]:
-    """Around every use of a session: an error on a connection that SQLAlchemy found lost, and
-    invalidated, is answered as the lost connection it is, whatever psycopg called it (such as
-    two results for one command, when a pooler in between loses its server). Around a write
-    (``writes=True``), a statement in autocommit that PostgreSQL commits before it answers, a
-    connection lost before that answer arrived leaves the outcome unknown
-    (``CommitOutcomeUnknown``), as for a COMMIT."""
+    """Around every use of a session: the driver's errors become the service's own. An error on
+    a connection that SQLAlchemy found lost, and invalidated, is ``ConnectionLost``, whatever
+    psycopg called it (such as two results for one command, when a pooler in between loses its
+    server); the others that mean the database cannot serve are ``DatabaseUnavailable``; a unique
+    key taken is ``Conflict``. Around a write (``writes=True``), a statement in autocommit that
+    PostgreSQL commits before it answers, a connection lost before that answer arrived leaves
+    the outcome unknown (``CommitOutcomeUnknown``), as for a COMMIT."""
     try:
         yield
     except exc.DBAPIError as error:
-        if writes and error.connection_invalidated:
+        if error.connection_invalidated and writes:
             raise CommitOutcomeUnknown from error
-        if error.connection_invalidated and not isinstance(error, exc.OperationalError):
-            raise exc.OperationalError(
-                error.statement, error.params, error.orig or error, connection_invalidated=True
-            ) from error
+        if error.connection_invalidated:
+            raise ConnectionLost from error
+        if isinstance(error, UNAVAILABLE):
+            raise DatabaseUnavailable from error
+        if isinstance(error.orig, UNIQUE_VIOLATION):
+            raise Conflict from error
         raise
+{%- if cookiecutter.connection_strategy != "per_request" %}
+    except exc.TimeoutError as error:  # the pool's own wait for a connection
+        raise DatabaseUnavailable from error
+{%- endif %}
 
 
 @contextmanager

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from ..settings import Settings
-from .connections import failures_handled, tidy_up, transaction
+from .connections import FailuresHandled, TransactionBlock, tidy_up
+from .driver_errors import UNAVAILABLE
+from .errors import DatabaseUnavailable
 from .options import connect_options
 from .urls import hide_password
 
@@ -32,9 +34,12 @@ class Database:
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
-        connection = await asyncpg.connect(self._url, **self._options)
         try:
-            with failures_handled(connection, writes):
+            connection = await asyncpg.connect(self._url, **self._options)
+        except UNAVAILABLE as error:
+            raise DatabaseUnavailable from error
+        try:
+            with FailuresHandled(connection, writes):
                 yield connection
         finally:
             await tidy_up(connection.close(timeout=self._connect_timeout), "closing the connection")
@@ -49,7 +54,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A new connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, transaction(connection):
+        async with self.connection() as connection, TransactionBlock(connection):
             yield connection
 
     async def ping(self) -> None:

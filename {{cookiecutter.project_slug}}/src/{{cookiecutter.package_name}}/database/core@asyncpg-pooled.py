@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from ..settings import Settings
-from .connections import failures_handled, tidy_up, transaction
-from .driver_errors import CONNECTION_LOST
-from .errors import CommitOutcomeUnknown
+from .connections import FailuresHandled, TransactionBlock, tidy_up
+from .driver_errors import UNAVAILABLE
+from .errors import ConnectionLost, DatabaseUnavailable
 from .options import pool_options
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
@@ -32,9 +32,6 @@ if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
     Pool = asyncpg.Pool[asyncpg.Record]
 else:
     Connection, Pool = asyncpg.pool.PoolConnectionProxy, asyncpg.Pool
-
-# The connection was lost or given up on, whether it was found out by a statement or by a commit.
-LOST: tuple[type[Exception], ...] = (*CONNECTION_LOST, CommitOutcomeUnknown)
 
 
 class Database:
@@ -49,13 +46,16 @@ class Database:
         """A connection from the pool, given back on every path."""
         started = time.perf_counter()
         # Not acquire(timeout=...): on Python 3.11 that waits in a new task, on every request.
-        async with asyncio.timeout(self._acquire_timeout):
-            connection = await self._pool.acquire()
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                connection = await self._pool.acquire()
+        except UNAVAILABLE as error:  # no connection in time, or none could be opened
+            raise DatabaseUnavailable from error
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            with failures_handled(connection, writes):
+            with FailuresHandled(connection, writes):
                 yield connection
-        except LOST:
+        except ConnectionLost:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once, and on a server that stopped answering each would wait for
             # its own timeout. Expire them all so that the pool connects anew instead.
@@ -74,7 +74,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         """A connection inside a transaction that commits when the block succeeds."""
-        async with self.connection() as connection, transaction(connection):
+        async with self.connection() as connection, TransactionBlock(connection):
             yield connection
 
     async def ping(self) -> None:

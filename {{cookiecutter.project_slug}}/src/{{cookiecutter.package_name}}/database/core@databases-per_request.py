@@ -13,7 +13,9 @@ import databases
 from databases.core import Connection
 
 from ..settings import Settings
-from .connections import failures_handled, tidy_up, transaction
+from .connections import FailuresHandled, TransactionBlock, tidy_up
+from .driver_errors import UNAVAILABLE
+from .errors import DatabaseUnavailable
 from .options import connect_options
 from .urls import hide_password
 
@@ -46,14 +48,17 @@ class Database:
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection, closed after the block on every path."""
         database = self._new_database()
-        await database.connect()
+        try:
+            await database.connect()
+        except UNAVAILABLE as error:
+            raise DatabaseUnavailable from error
         # Entered and left by hand: a failure to give the connection back, or to close it, must
         # not undo what the request did.
         try:
             connection = database.connection()
             await connection.__aenter__()
             try:
-                with failures_handled(connection.raw_connection, writes):
+                with FailuresHandled(connection.raw_connection, writes):
                     yield connection
             finally:
                 await tidy_up(connection.__aexit__(), "giving the connection back")
@@ -75,7 +80,7 @@ class Database:
         never gives its connection back when COMMIT or ROLLBACK fails, and disconnecting would
         then wait for it forever.
         """
-        async with self.connection() as connection, transaction(connection.raw_connection):
+        async with self.connection() as connection, TransactionBlock(connection.raw_connection):
             yield connection
 
     async def ping(self) -> None:

@@ -22,9 +22,9 @@ import databases
 from databases.core import Connection
 
 from ..settings import Settings
-from .connections import failures_handled, tidy_up, transaction
-from .driver_errors import CONNECTION_LOST
-from .errors import CommitOutcomeUnknown
+from .connections import FailuresHandled, TransactionBlock, tidy_up
+from .driver_errors import UNAVAILABLE
+from .errors import ConnectionLost, DatabaseUnavailable
 from .options import pool_options
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
@@ -39,9 +39,6 @@ if TYPE_CHECKING:  # asyncpg's classes are generic in its stubs only
     Pool = asyncpg.Pool[asyncpg.Record]
 else:
     Pool = asyncpg.Pool
-
-# The connection was lost or given up on, whether it was found out by a statement or by a commit.
-LOST: tuple[type[Exception], ...] = (*CONNECTION_LOST, CommitOutcomeUnknown)
 
 
 class Database:
@@ -65,13 +62,16 @@ class Database:
         # Entered and left by hand: databases would wait for a free connection forever, and a
         # failure to give it back must not undo what the request did.
         started = time.perf_counter()
-        async with asyncio.timeout(self._acquire_timeout):
-            await connection.__aenter__()
+        try:
+            async with asyncio.timeout(self._acquire_timeout):
+                await connection.__aenter__()
+        except UNAVAILABLE as error:  # no connection in time, or none could be opened
+            raise DatabaseUnavailable from error
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
-            with failures_handled(connection.raw_connection, writes):
+            with FailuresHandled(connection.raw_connection, writes):
                 yield connection
-        except LOST:
+        except ConnectionLost:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once, and on a server that stopped answering each would wait for
             # its own timeout. Expire them all so that the pool connects anew instead.
@@ -94,7 +94,7 @@ class Database:
         The transaction is asyncpg's, on the same connection: ``databases``' own transaction()
         never gives its connection back to the pool when COMMIT or ROLLBACK fails.
         """
-        async with self.connection() as connection, transaction(connection.raw_connection):
+        async with self.connection() as connection, TransactionBlock(connection.raw_connection):
             yield connection
 
     async def ping(self) -> None:

@@ -11,6 +11,8 @@ from psycopg.rows import TupleRow
 
 from ..settings import Settings
 from .connections import failures_handled, transaction
+from .driver_errors import UNAVAILABLE
+from .errors import DatabaseUnavailable
 from .urls import hide_password
 
 logger = logging.getLogger(__name__)
@@ -30,15 +32,18 @@ class Database:
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A new connection (autocommit), closed after the block on every path."""
-        connection = await Connection.connect(
-            self._url,
-            # A statement alone needs no transaction: autocommit spares it BEGIN and COMMIT.
-            # Several statements that commit together run in one (Database.transaction).
-            autocommit=True,
-            application_name="{{ cookiecutter.project_slug }}",
-            connect_timeout=self._connect_timeout,
-            options=self._options,
-        )
+        try:
+            connection = await Connection.connect(
+                self._url,
+                # A statement alone needs no transaction: autocommit spares it BEGIN and COMMIT.
+                # Several statements that commit together run in one (Database.transaction).
+                autocommit=True,
+                application_name="{{ cookiecutter.project_slug }}",
+                connect_timeout=self._connect_timeout,
+                options=self._options,
+            )
+        except UNAVAILABLE as error:
+            raise DatabaseUnavailable from error
         async with connection:
             with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
                 yield connection

@@ -19,6 +19,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..settings import Settings
 from .connections import failures_handled, transaction
+from .driver_errors import UNAVAILABLE
+from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
 from .urls import hide_password
@@ -43,20 +45,22 @@ class Database:
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
         """A connection from the pool (autocommit), given back on every path."""
         started = time.perf_counter()
-        async with self._pool.connection() as connection:
-            POOL_WAIT.observe(time.perf_counter() - started)
-            try:
-                with failures_handled(
-                    connection, answer_within=self._client_timeout, writes=writes
-                ):
-                    yield connection
-            finally:
-                if connection.broken:
-                    # The pool does not test idle connections before lending them (a `check`
-                    # would cost a round trip per request): after a server restart each would
-                    # fail once, and on a server that stopped answering each would wait for
-                    # its own timeout. Drain them so that the pool connects anew instead.
-                    await self._pool.drain()
+        try:
+            connection = await self._pool.getconn()
+        except UNAVAILABLE as error:  # none free within DB_POOL_TIMEOUT, the database down included
+            raise DatabaseUnavailable from error
+        POOL_WAIT.observe(time.perf_counter() - started)
+        try:
+            with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
+                yield connection
+        finally:
+            if connection.broken:
+                # The pool does not test idle connections before lending them (a `check` would
+                # cost a round trip per request): after a server restart each would fail once,
+                # and on a server that stopped answering each would wait for its own timeout.
+                # Drain them so that the pool connects anew instead.
+                await self._pool.drain()
+            await self._pool.putconn(connection)
 
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement that changes data, in autocommit: PostgreSQL makes the

@@ -21,6 +21,7 @@ from sqlalchemy.pool import QueuePool
 
 from ..settings import Settings
 from .connections import Watchdog, failures_handled, transaction
+from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import POOL_WAIT, PoolStats
 from .urls import hide_password, with_scheme
@@ -57,8 +58,11 @@ class Database:
     async def reserved_connection(self) -> AsyncIterator[None]:
         """Wait at most DB_POOL_TIMEOUT for a free connection, and keep it for the block."""
         started = time.perf_counter()
-        with anyio.fail_after(self._wait_timeout):
-            await self._free_connections.acquire()
+        try:
+            with anyio.fail_after(self._wait_timeout):
+                await self._free_connections.acquire()
+        except TimeoutError as error:
+            raise DatabaseUnavailable("no connection free in time") from error
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
             yield

@@ -1,4 +1,7 @@
-"""Which asyncpg errors mean the database cannot serve now (503), and which are conflicts (409)."""
+"""Which asyncpg errors mean that the database cannot serve now, and which that a change
+conflicts with what is stored: the database package turns them into the service's own
+``DatabaseUnavailable`` (503; ``ConnectionLost`` when the connection is gone) and ``Conflict``
+(409)."""
 
 import asyncpg
 
@@ -16,7 +19,6 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.TransactionRollbackError,  # a deadlock or serialization failure: retry
     asyncpg.InternalClientError,  # the server ended the session in a way asyncpg did not follow
 )
-CONFLICTS: tuple[type[Exception], ...] = (asyncpg.IntegrityConstraintViolationError,)
 # The connection is gone, or given up on after no answer came in time: a COMMIT that fails so
 # may have been saved all the same{% if cookiecutter.connection_strategy != "per_request" %}, and the pool's other connections are likely gone too (a
 # server restart) or stuck (a server that stopped answering){% endif %}.
@@ -28,3 +30,5 @@ CONNECTION_LOST: tuple[type[Exception], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.InternalClientError,
 )
+# A unique key taken: the one integrity error that is the client's doing whatever the change.
+UNIQUE_VIOLATION = asyncpg.UniqueViolationError

@@ -1,6 +1,9 @@
-"""Which psycopg errors mean the database cannot serve now (503), and which are conflicts (409)."""
+"""Which psycopg errors mean that the database cannot serve now, and which that a change
+conflicts with what is stored: the database package turns them into the service's own
+``DatabaseUnavailable`` (503) and ``Conflict`` (409)."""
 
 import psycopg
+from psycopg.errors import UniqueViolation
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from psycopg_pool import PoolTimeout
 {%- endif %}
@@ -11,6 +14,6 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     PoolTimeout,  # no connection within DB_POOL_TIMEOUT, the database down included
 {%- endif %}
     psycopg.OperationalError,  # connection refused or lost, statement timeout, too many clients
-    TimeoutError,  # no answer from the server (connections.failures_handled)
 )
-CONFLICTS: tuple[type[Exception], ...] = (psycopg.IntegrityError,)
+# A unique key taken: the one integrity error that is the client's doing whatever the change.
+UNIQUE_VIOLATION = UniqueViolation

@@ -1,18 +1,13 @@
-"""Which SQLAlchemy errors mean the database cannot serve now (503), and which are conflicts
-(409)."""
+"""Which SQLAlchemy errors mean that the database cannot serve now, and which that a change
+conflicts with what is stored: the database package turns them into the service's own
+``DatabaseUnavailable`` (503) and ``Conflict`` (409)."""
 
+from psycopg.errors import UniqueViolation
 from sqlalchemy import exc
 
-# Raised when PostgreSQL cannot serve now: down, restarting, overloaded, or too slow. psycopg
-# reports a lost connection, a refused one, a statement timeout and a server shutdown alike as
-# OperationalError.
-{%- if cookiecutter.connection_strategy == "per_request" %}
+# psycopg reports a lost connection, a refused one, a statement timeout and a server shutdown
+# alike as OperationalError.
 UNAVAILABLE: tuple[type[Exception], ...] = (exc.OperationalError,)
-{%- else %}
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    TimeoutError,  # no connection free within DB_POOL_TIMEOUT
-    exc.TimeoutError,  # the pool itself gave up waiting
-    exc.OperationalError,
-)
-{%- endif %}
-CONFLICTS: tuple[type[Exception], ...] = (exc.IntegrityError,)
+# A unique key taken (psycopg's error, in SQLAlchemy's IntegrityError): the one integrity error
+# that is the client's doing whatever the change.
+UNIQUE_VIOLATION = UniqueViolation

@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 
 from ..observability.logs import configure_logging
-from ..settings import Settings
+from ..settings import Settings, load_settings
 from .urls import hide_password, with_scheme
 
 SCRIPT_LOCATION = "{{ cookiecutter.package_name }}:migrations"
@@ -76,7 +76,7 @@ def upgrade_to_head(database_url: str | None = None) -> None:
 def main() -> None:
     """``python -m {{ cookiecutter.package_name }} migrate``: one line and exit status 1 when the
     database cannot be reached."""
-    settings = Settings()
+    settings = load_settings()
     configure_logging(settings.log_level)
     try:
         upgrade_to_head()

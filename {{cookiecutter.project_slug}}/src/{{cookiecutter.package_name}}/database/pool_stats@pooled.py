@@ -17,7 +17,8 @@ POOL_WAIT = Timings(POOL_WAIT_BUCKETS)
 
 
 class PoolStats(BaseModel):
-    """What the driver tells about its pool; fields it does not know are null."""
+    """What the driver tells about its pool; a figure it does not know is None, and is left out
+    of the answer and the metrics."""
 
     size: int | None = None
     idle: int | None = None

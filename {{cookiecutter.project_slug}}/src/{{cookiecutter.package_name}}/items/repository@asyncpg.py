@@ -19,8 +19,8 @@ class ItemRepository:
         self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
-        try:
-            async with self._db.write() as connection:
+        async with self._db.write() as connection:
+            try:
                 row = await connection.fetchrow(
                     """
                     INSERT INTO items (name, description) VALUES ($1, $2)
@@ -29,12 +29,12 @@ class ItemRepository:
                     item.name,
                     item.description,
                 )
-        except asyncpg.UniqueViolationError as error:
-            raise NameTaken(item.name) from error
+            except asyncpg.UniqueViolationError as error:
+                raise NameTaken(item.name) from error
         assert row is not None
         return Item.model_validate(dict(row))
 
-    async def list(self, *, limit: int, offset: int) -> list[Item]:
+    async def newest(self, *, limit: int, offset: int) -> list[Item]:
         async with self._db.connection() as connection:
             rows = await connection.fetch(
                 """
@@ -57,8 +57,8 @@ class ItemRepository:
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
-        try:
-            async with self._db.write() as connection:
+        async with self._db.write() as connection:
+            try:
                 row = await connection.fetchrow(
                     """
                     UPDATE items
@@ -73,8 +73,8 @@ class ItemRepository:
                     "description" in fields,
                     changes.description,
                 )
-        except asyncpg.UniqueViolationError as error:
-            raise NameTaken(changes.name or "") from error
+            except asyncpg.UniqueViolationError as error:
+                raise NameTaken(changes.name or "") from error
         return None if row is None else Item.model_validate(dict(row))
 
     async def delete(self, item_id: int) -> bool:

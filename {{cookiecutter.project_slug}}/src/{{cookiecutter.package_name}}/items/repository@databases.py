@@ -28,8 +28,8 @@ class ItemRepository:
         self._db = db
 
     async def create(self, item: ItemCreate) -> Item:
-        try:
-            async with self._db.write() as connection:
+        async with self._db.write() as connection:
+            try:
                 row = await connection.fetch_one(
                     """
                     INSERT INTO items (name, description) VALUES (:name, :description)
@@ -37,12 +37,12 @@ class ItemRepository:
                     """,
                     {"name": item.name, "description": item.description},
                 )
-        except asyncpg.UniqueViolationError as error:
-            raise NameTaken(item.name) from error
+            except asyncpg.UniqueViolationError as error:
+                raise NameTaken(item.name) from error
         assert row is not None
         return to_item(row)
 
-    async def list(self, *, limit: int, offset: int) -> list[Item]:
+    async def newest(self, *, limit: int, offset: int) -> list[Item]:
         async with self._db.connection() as connection:
             rows = await connection.fetch_all(
                 """
@@ -64,8 +64,8 @@ class ItemRepository:
 
     async def update(self, item_id: int, changes: ItemUpdate) -> Item | None:
         fields = changes.model_fields_set
-        try:
-            async with self._db.write() as connection:
+        async with self._db.write() as connection:
+            try:
                 row = await connection.fetch_one(
                     """
                     UPDATE items
@@ -83,8 +83,8 @@ class ItemRepository:
                         "description": changes.description,
                     },
                 )
-        except asyncpg.UniqueViolationError as error:
-            raise NameTaken(changes.name or "") from error
+            except asyncpg.UniqueViolationError as error:
+                raise NameTaken(changes.name or "") from error
         return None if row is None else to_item(row)
 
     async def delete(self, item_id: int) -> bool:

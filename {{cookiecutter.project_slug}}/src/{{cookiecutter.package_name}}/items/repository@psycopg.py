@@ -41,7 +41,7 @@ class ItemRepository:
         assert created is not None
         return created
 
-    async def list(self, *, limit: int, offset: int) -> list[Item]:
+    async def newest(self, *, limit: int, offset: int) -> list[Item]:
         async with self._db.connection() as connection, items(connection) as cursor:
             await cursor.execute(
                 """

@@ -31,7 +31,7 @@ class ItemRepository:
             session.flush()  # one INSERT ... RETURNING, which fills in id and created_at
             return Item.model_validate(row)
 
-    def list(self, *, limit: int, offset: int) -> list[Item]:
+    def newest(self, *, limit: int, offset: int) -> list[Item]:
         with self._db.connection() as session:
             rows = session.scalars(
                 select(models.Item)

@@ -31,7 +31,7 @@ async def create_item(body: ItemCreate, items: Items) -> Item:
 @router.get("")
 async def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
     """Items, newest first."""
-    return await items.list(limit=limit, offset=offset)
+    return await items.newest(limit=limit, offset=offset)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)

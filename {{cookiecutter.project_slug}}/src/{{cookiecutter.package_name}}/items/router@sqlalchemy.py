@@ -4,8 +4,7 @@ the response is sent: a failed commit is never answered 2xx.
 A session's I/O blocks, so each endpoint hands the repository's work, and only that, to AnyIO's
 thread pool (`run_in_threadpool`). The endpoints themselves are async: FastAPI runs a plain `def`
 endpoint in a worker thread, then validates its response in a second trip to the pool
-(fastapi/fastapi#888), which under load queues behind every other request's work and costs a read
-about 9% of its instructions."""
+(fastapi/fastapi#888), which under load queues behind every other request's work."""
 
 from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -39,7 +38,7 @@ async def create_item(body: ItemCreate, items: Items) -> Item:
 @router.get("")
 async def list_items(items: Items, limit: Limit = 20, offset: Offset = 0) -> list[Item]:
     """Items, newest first."""
-    return await run_in_threadpool(items.list, limit=limit, offset=offset)
+    return await run_in_threadpool(items.newest, limit=limit, offset=offset)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, responses=BATCH_CONFLICT)

@@ -6,8 +6,8 @@ clash); ``GET /metrics`` renders it.
 
 Durations are kept as plain numbers (``Timings``) and turned into Prometheus histograms at each
 scrape. prometheus-client's own Histogram and Counter take a lock per update, for threads, and
-measured about ten times the cost per request; every duration here is recorded from the event
-loop's thread, so no lock is needed.
+cost far more per request; every duration here is recorded from the event loop's thread, so no
+lock is needed.
 """
 
 from bisect import bisect_left

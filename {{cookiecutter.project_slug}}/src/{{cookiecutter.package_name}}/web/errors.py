@@ -1,5 +1,6 @@
-"""How failures become answers: 503 when the database cannot serve (saying so when a write may
-have been saved all the same), 409 on conflicts, 422 on a bad request."""
+"""How the service's own errors become answers: 503 when the database cannot serve (saying so
+when a write may have been saved all the same), 409 on a conflict a repository names, 422 on a
+bad request. Any other error is a bug: the request middleware logs it and answers 500."""
 
 import logging
 from typing import cast
@@ -9,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ..database.errors import CommitOutcomeUnknown, Conflict
+from ..database.errors import CommitOutcomeUnknown, Conflict, DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +29,13 @@ MAX_LOCATION_PART = 64
 
 
 async def service_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    cause = exc.__cause__ or exc  # the driver's error
     logger.warning(
         "database unavailable for %s %s: %s: %s",
         request.method,
         request.url.path,
-        type(exc).__name__,
-        exc,
+        type(cause).__name__,
+        cause,
     )
     return retry_later(UNAVAILABLE)
 
@@ -57,8 +59,7 @@ def retry_later(detail: str) -> JSONResponse:
 
 
 async def conflict(request: Request, exc: Exception) -> JSONResponse:
-    detail = str(exc) if isinstance(exc, Conflict) else "The change conflicts with existing data."
-    return JSONResponse({"detail": detail}, status_code=409)
+    return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -81,19 +82,8 @@ def shortened(part: str | int) -> str | int:
     return part
 
 
-def install_error_handlers(
-    app: FastAPI,
-    *,
-    unavailable: tuple[type[Exception], ...],
-    conflicts: tuple[type[Exception], ...],
-) -> None:
-    """Answer the driver's unavailability errors with 503 (a commit of unknown outcome saying
-    so), its integrity errors and the conflicts a repository names with 409, and bad requests
-    with 422."""
+def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(CommitOutcomeUnknown, outcome_unknown)
-    for error in unavailable:
-        app.add_exception_handler(error, service_unavailable)
-    conflicting: tuple[type[Exception], ...] = (Conflict, *conflicts)
-    for error in conflicting:
-        app.add_exception_handler(error, conflict)
+    app.add_exception_handler(DatabaseUnavailable, service_unavailable)
+    app.add_exception_handler(CommitOutcomeUnknown, outcome_unknown)  # a DatabaseUnavailable too
+    app.add_exception_handler(Conflict, conflict)

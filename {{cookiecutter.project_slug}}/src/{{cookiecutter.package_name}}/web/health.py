@@ -31,6 +31,9 @@ async def alive() -> Status:
 @router.get(
     "/ready",
     responses={503: {"description": "The database does not answer, or the service is draining"}},
+{%- if cookiecutter.connection_strategy != "per_request" %}
+    response_model_exclude_none=True,  # a figure the driver does not tell is left out
+{%- endif %}
 )
 {%- if cookiecutter.connection_strategy == "per_request" %}
 async def ready(db: Db) -> Status:

@@ -28,7 +28,7 @@ def incoming_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and ACCEPTED_ID.fullmatch(value):
             return value.decode("ascii")
-    return os.urandom(16).hex()  # as random as uuid4().hex, at a fifth of the cost
+    return os.urandom(16).hex()  # as random as uuid4().hex, and cheaper
 
 
 class RequestObserver:
