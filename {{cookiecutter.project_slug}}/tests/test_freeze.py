@@ -145,7 +145,7 @@ async def test_requests_in_flight_when_the_server_freezes_get_503_within_the_bou
         await assert_recovers(client)
 
     # Its outcome is unknown indeed: cancelled at the server's statement timeout once it woke,
-    # or stored, when the lock went first (PgBouncer sets a longer timeout than the app's here).
+    # or stored, when the lock went first (where the server's timeout is longer than the app's).
     wait_for(
         lambda: sessions_waiting_for_a_lock(own_database_url) == 0,
         what="the abandoned statements to end",
