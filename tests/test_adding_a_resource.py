@@ -20,11 +20,11 @@ RECIPE_COMBINATIONS = [
     {"db_driver": "databases", "connection_strategy": "per_request"},
     {"db_driver": "sqlalchemy", "connection_strategy": "pool"},
 ]
-# What a user writes for the notes table: what 0001 and 0002 made for items, in one revision.
+# What a user writes for the notes table: what 0001 to 0003 made for items, in one revision.
 NOTES_MIGRATION = '''"""Create the notes table.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-05
 """
 
@@ -33,8 +33,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -99,7 +99,7 @@ def add_notes(project: Path, package: str) -> None:
     text = replaced_once(app.read_text(), "from . import items\n", "from . import items, notes\n")
     include = "    app.include_router(items.router)\n"
     app.write_text(replaced_once(text, include, include + "    app.include_router(notes.router)\n"))
-    (source / "migrations" / "versions" / "0003_create_notes.py").write_text(NOTES_MIGRATION)
+    (source / "migrations" / "versions" / "0004_create_notes.py").write_text(NOTES_MIGRATION)
     tests = project / "tests"
     (tests / "test_notes.py").write_text(renamed((tests / "test_items.py").read_text()))
 
@@ -141,7 +141,7 @@ def test_a_second_resource_is_a_package_a_line_in_the_app_and_a_migration(
         [
             f"src/{package}/app.py",
             *notes,
-            f"src/{package}/migrations/versions/0003_create_notes.py",
+            f"src/{package}/migrations/versions/0004_create_notes.py",
             "tests/test_notes.py",
         ]
     )

@@ -75,8 +75,11 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def table_locked(url: str, table: str = "items", seconds: float = 30) -> Iterator[None]:
-    """Another session holds an exclusive lock on the table, so every query on it waits."""
+def table_locked(
+    url: str, table: str = "items", seconds: float = 30, mode: str = "ACCESS EXCLUSIVE"
+) -> Iterator[None]:
+    """Another session holds a lock on the table in a transaction: by default an exclusive one,
+    so every query on it waits; in ACCESS SHARE mode, as a long transaction that read it."""
     locker = f"test-locker-{secrets.token_hex(4)}"
     process = subprocess.Popen(
         [
@@ -86,7 +89,7 @@ def table_locked(url: str, table: str = "items", seconds: float = 30) -> Iterato
             "-d",
             url,
             "-c",
-            f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds});",
+            f"BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep({seconds});",
         ],
         env={**os.environ, "PGAPPNAME": locker},
         stdout=subprocess.DEVNULL,

@@ -1,5 +1,6 @@
 """`python -m {{ cookiecutter.package_name }} migrate`: the migrations under an advisory lock, so that
-replicas or jobs started together apply each revision once; one line when it cannot connect."""
+replicas or jobs started together apply each revision once; a bounded wait for a table's lock;
+one line when it cannot connect or gives up."""
 
 import contextlib
 import os
@@ -14,17 +15,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 
-from {{ cookiecutter.package_name }}.database.migrate import MIGRATION_LOCK_KEY
+from {{ cookiecutter.package_name }}.database.migrate import MIGRATION_LOCK_KEY, SCRIPT_LOCATION
 
 from .conftest import revisions
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
 from .pgbouncer import PgBouncer
 {% endif -%}
-from .postgres import PSQL, free_port, private_directory, psql, scratch_database, wait_for
+from .postgres import (
+    PSQL,
+    free_port,
+    private_directory,
+    psql,
+    scratch_database,
+    table_locked,
+    wait_for,
+)
 
 PASSWORD = "s3cret-Pa55word"
 MIGRATORS = 4
+# How long past its lock timeout migrate may take to give up, and a read queued behind it to run.
+SLACK = 3
 
 
 @pytest.fixture
@@ -95,6 +108,53 @@ def advisory_locks(url: str, *, granted: bool) -> int:
 
 def tables(url: str) -> set[str]:
     return set(psql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").split())
+
+
+def upgrade_to(url: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.attributes["database_url"] = url
+    command.upgrade(config, revision)
+
+
+def lock_requests_waiting_on_items(url: str) -> int:
+    waiting = "SELECT count(*) FROM pg_locks WHERE relation = 'items'::regclass AND NOT granted"
+    return int(psql(url, waiting))
+
+
+def test_migrate_gives_up_on_a_table_in_use_and_its_queries_go_on(
+    server_url: str, workdir: Path
+) -> None:
+    """A long transaction has read items: the next revision, which needs the table to itself,
+    waits for it at most MIGRATION_LOCK_TIMEOUT, and a read queued behind that wait runs once
+    migrate has given up, not once that transaction ends."""
+    first, *_ = revisions()
+    with scratch_database(server_url) as url:
+        upgrade_to(url, first)
+        with table_locked(url, mode="ACCESS SHARE", seconds=60):
+            process = start_migrate(workdir, DATABASE_URL=url, MIGRATION_LOCK_TIMEOUT="1")
+            wait_for(
+                lambda: lock_requests_waiting_on_items(url) == 1,
+                what="migrate to wait for the table",
+            )
+            started = time.monotonic()
+            assert psql(url, "SELECT count(*) FROM items") == "0"
+            read_took = time.monotonic() - started
+            output = process.communicate(timeout=60)[0]
+
+        assert read_took < 1 + SLACK, "the read waited for the long transaction"
+        assert process.returncode == 1, output
+        assert "Traceback" not in output
+        assert output.strip().splitlines()[-1] == (
+            "migrate: gave up waiting for a lock on a table another transaction holds"
+            " (MIGRATION_LOCK_TIMEOUT); the revisions before it are applied, that one is not:"
+            " run migrate again"
+        )
+        assert psql(url, "SELECT version_num FROM alembic_version") == first
+
+        status, output = migrate(workdir, DATABASE_URL=url)
+        assert status == 0, output
+        assert psql(url, "SELECT version_num FROM alembic_version") == revisions()[-1]
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
 
 

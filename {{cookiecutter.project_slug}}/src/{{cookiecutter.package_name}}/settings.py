@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # Where migrations connect when it is not DATABASE_URL: straight to PostgreSQL when the app
     # goes through a pooler, or as a role that may change the schema.
     migration_database_url: SecretStr = SecretStr("")
+    # Seconds a migration waits for a lock on a table before it gives up: queued behind a long
+    # transaction, it would otherwise hold up every query on that table until it got the lock.
+    migration_lock_timeout: float = Field(default=3.0, gt=0)
+    # Seconds one statement of a migration may run (0: no limit). Raise it for a long backfill.
+    migration_statement_timeout: float = Field(default=600.0, ge=0)
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # Per process: replicas x WORKERS x DB_POOL_MAX_SIZE must stay below max_connections.
     db_pool_min_size: int = Field(default=2, ge=0)

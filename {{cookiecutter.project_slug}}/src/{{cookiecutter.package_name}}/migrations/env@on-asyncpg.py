@@ -6,23 +6,16 @@ from uuid import uuid4
 {%- endif %}
 
 from alembic import context
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
-    lock_migrations,
+    hold_migration_lock,
     migration_target,
+    run_migrations,
 )
-
-
-def run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=None)
-    with context.begin_transaction():
-        lock_migrations(connection)
-        context.run_migrations()
 
 
 async def run_online() -> None:
@@ -47,13 +40,16 @@ async def run_online() -> None:
     )
 {%- endif %}
     try:
+        lock = await engine.connect()
         connection = await engine.connect()
     except (DBAPIError, OSError) as error:
         raise DatabaseUnreachable(error) from error
     try:
-        await connection.run_sync(run_migrations)
+        await lock.run_sync(hold_migration_lock)
+        await connection.run_sync(run_migrations, target)
     finally:
         await connection.close()
+        await lock.close()  # its transaction ends: the next run may migrate
         await engine.dispose()
 
 

@@ -9,8 +9,9 @@ from sqlalchemy.pool import NullPool
 
 from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
-    lock_migrations,
+    hold_migration_lock,
     migration_target,
+    run_migrations,
 )
 
 
@@ -30,14 +31,13 @@ def run_online() -> None:
 {%- endif %}
     )
     try:
+        lock = engine.connect()
         connection = engine.connect()
     except DBAPIError as error:
         raise DatabaseUnreachable(error) from error
-    with connection:
-        context.configure(connection=connection, target_metadata=None)
-        with context.begin_transaction():
-            lock_migrations(connection)
-            context.run_migrations()
+    with lock, connection:  # the lock's transaction ends last: then the next run may migrate
+        hold_migration_lock(lock)
+        run_migrations(connection, target)
     engine.dispose()
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.pool import NullPool
 import {{ cookiecutter.package_name }}.app  # noqa: F401
 from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
-    lock_migrations,
+    hold_migration_lock,
     migration_target,
+    run_migrations,
 )
 from {{ cookiecutter.package_name }}.database.orm import Base
 
@@ -35,18 +36,15 @@ def run_online() -> None:
 {%- endif %}
     )
     try:
+        lock = engine.connect()
         connection = engine.connect()
     except DBAPIError as error:
         raise DatabaseUnreachable(error) from error
-    with connection:
-        context.configure(
-            connection=connection,
-            target_metadata=Base.metadata,
-            compare_server_default=True,
+    with lock, connection:  # the lock's transaction ends last: then the next run may migrate
+        hold_migration_lock(lock)
+        run_migrations(
+            connection, target, target_metadata=Base.metadata, compare_server_default=True
         )
-        with context.begin_transaction():
-            lock_migrations(connection)
-            context.run_migrations()
     engine.dispose()
 
 
