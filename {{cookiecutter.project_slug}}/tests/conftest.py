@@ -31,6 +31,8 @@ APPLICATION_NAME = "{{ cookiecutter.project_slug }}"
 # DB_STATEMENT_TIMEOUT in the tests' settings.
 {%- endif %}
 STATEMENT_TIMEOUT = 5.0
+# Kubernetes gives a probe this long unless told otherwise: readiness answers within it.
+PROBE_TIMEOUT = 1.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.web.errors import OUTCOME_UNKNOWN, UNAVAILABLE
 
-from .conftest import make_settings, serve, timed
+from .conftest import PROBE_TIMEOUT, make_settings, serve, timed
 from .postgres import frozen, psql, sessions_waiting_for_a_lock, table_locked, wait_for
 
 # Time the test itself may add to an answer (the machine may be busy).
@@ -109,6 +109,8 @@ async def test_requests_sent_to_a_frozen_server_get_503_within_the_bound(
             alive = await client.get("/health")
 
         assert_503_within(answers, longest_wait(settings) + SLACK)
+        readiness = [took for response, took in answers if response.url.path == "/health/ready"]
+        assert max(readiness) < PROBE_TIMEOUT + SLACK, "readiness waited on the frozen server"
         assert alive.status_code == 200
         await assert_recovers(client)
 

@@ -9,6 +9,7 @@ transaction at a time."""
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -40,6 +41,7 @@ class Database:
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
         self._acquire_timeout = settings.db_pool_timeout
+        self._answered_at = -math.inf  # when a loan last ended with the database's answer
 
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
@@ -55,6 +57,7 @@ class Database:
         try:
             with FailuresHandled(connection, writes):
                 yield connection
+            self._answered_at = time.monotonic()
         except ConnectionLost:
             # asyncpg does not test idle connections before lending them: after a server restart
             # each would fail once, and on a server that stopped answering each would wait for
@@ -80,6 +83,15 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.fetchval("SELECT 1")
+
+    def busy_and_answering(self, since: float) -> bool:
+        """Every connection is lent out, and one came back with the database's answer after
+        `since` (a time.monotonic()): the requests waiting for a connection are getting one."""
+        return (
+            self._pool.get_idle_size() == 0
+            and self._pool.get_size() == self._pool.get_max_size()
+            and self._answered_at > since
+        )
 
     async def server_connections(self) -> ServerConnections:
         async with self.connection() as connection:

@@ -40,6 +40,7 @@ class Database:
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self._pool = pool
         self._client_timeout = settings.db_client_timeout
+        self._answered_at = -math.inf  # when a loan last ended with the database's answer
 
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
@@ -53,6 +54,7 @@ class Database:
         try:
             with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
                 yield connection
+            self._answered_at = time.monotonic()
         finally:
             if connection.broken:
                 # The pool does not test idle connections before lending them (a `check` would
@@ -78,6 +80,16 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.execute("SELECT 1")
+
+    def busy_and_answering(self, since: float) -> bool:
+        """Every connection is lent out, and one came back with the database's answer after
+        `since` (a time.monotonic()): the requests waiting for a connection are getting one."""
+        stats = self._pool.get_stats()
+        return (
+            stats["pool_available"] == 0
+            and stats["pool_size"] == self._pool.max_size
+            and self._answered_at > since
+        )
 
     async def server_connections(self) -> ServerConnections:
         async with self.connection() as connection:

@@ -45,6 +45,7 @@ class Database:
         self._engine = engine
         self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
         self._wait_timeout = settings.db_pool_timeout
+        self._answered_at = -math.inf  # when a loan last ended with the database's answer
         self._min_size = settings.db_pool_min_size
         # The engine's connections are in autocommit (create_database_engine): a statement alone
         # needs no BEGIN and COMMIT round trips. A unit of work's session switches its
@@ -66,6 +67,7 @@ class Database:
         POOL_WAIT.observe(time.perf_counter() - started)
         try:
             yield
+            self._answered_at = time.monotonic()
         finally:
             self._free_connections.release()
 
@@ -97,6 +99,11 @@ class Database:
     def _select_one(self) -> None:
         with self.connection() as session:
             session.execute(text("SELECT 1"))
+
+    def busy_and_answering(self, since: float) -> bool:
+        """Every connection is lent out, and one came back with the database's answer after
+        `since` (a time.monotonic()): the requests waiting for a connection are getting one."""
+        return self._free_connections.value == 0 and self._answered_at > since
 
     async def server_connections(self) -> ServerConnections:
         async with self.reserved_connection():

@@ -1,15 +1,30 @@
 """Liveness and readiness probes."""
 
+import asyncio
+{%- if cookiecutter.connection_strategy != "per_request" %}
+import time
+{%- endif %}
+from collections.abc import Coroutine
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
 from ..database.dependencies import Db
+from ..database.errors import DatabaseUnavailable
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from ..database.pool_stats import PoolStats
 {%- endif %}
 from ..serving import draining
 
 router = APIRouter(prefix="/health", tags=["health"])
+
+# Kubernetes gives a probe 1 s unless told otherwise: readiness answers sooner, whatever the
+# database does.
+READINESS_TIMEOUT = 0.8
+
+# Checks still running after readiness answered: asyncio keeps only weak references to tasks.
+_checks_left_running: set[asyncio.Task[None]] = set()
 
 
 class Status(BaseModel):
@@ -37,17 +52,45 @@ async def alive() -> Status:
 )
 {%- if cookiecutter.connection_strategy == "per_request" %}
 async def ready(db: Db) -> Status:
-    """The database accepts a new connection and answers a query."""
+    """The database accepts a new connection and answers a query within READINESS_TIMEOUT."""
     refuse_while_draining()
-    await db.ping()
+    if not await ended_in_time(db.ping()):
+        raise DatabaseUnavailable("no answer to the readiness check in time")
     return Status(status="ok")
 {%- else %}
 async def ready(db: Db) -> Readiness:
-    """The database answers a query; the pool's figures come along."""
+    """The database answers a query within READINESS_TIMEOUT; the pool's figures come along.
+
+    With every connection lent out, the check may wait for one in vain: the service stays ready
+    if one came back with the database's answer meanwhile, and the pool's figures say it is busy.
+    A busy pool is no reason to leave the rotation: every replica would leave at once.
+    """
     refuse_while_draining()
-    await db.ping()
+    asked = time.monotonic()
+    if not await ended_in_time(db.ping()) and not db.busy_and_answering(since=asked):
+        raise DatabaseUnavailable("no answer to the readiness check in time")
     return Readiness(status="ok", pool=db.stats())
 {%- endif %}
+
+
+async def ended_in_time(check: Coroutine[Any, Any, None]) -> bool:
+    """Whether `check` ended within READINESS_TIMEOUT; its error, if it ended with one, is
+    raised. Past that it is left to end within its own bounds, not cancelled: not every driver
+    stops a statement at once (psycopg waits for the server to confirm a cancel, SQLAlchemy's
+    session runs in a thread), and the probe has had its answer."""
+    task = asyncio.create_task(check)
+    _checks_left_running.add(task)
+    task.add_done_callback(forget)
+    done, _ = await asyncio.wait({task}, timeout=READINESS_TIMEOUT)
+    if done:
+        task.result()
+    return bool(done)
+
+
+def forget(task: asyncio.Task[None]) -> None:
+    _checks_left_running.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: an error after the answer is no news to anyone
 
 
 def refuse_while_draining() -> None:
