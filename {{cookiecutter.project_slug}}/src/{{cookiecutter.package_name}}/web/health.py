@@ -76,8 +76,8 @@ async def ready(db: Db) -> Readiness:
 async def ended_in_time(check: Coroutine[Any, Any, None]) -> bool:
     """Whether `check` ended within READINESS_TIMEOUT; its error, if it ended with one, is
     raised. Past that it is left to end within its own bounds, not cancelled: not every driver
-    stops a statement at once (psycopg waits for the server to confirm a cancel, SQLAlchemy's
-    session runs in a thread), and the probe has had its answer."""
+    stops a statement at once (some wait for the server to confirm a cancel, or run it in a
+    thread), and the probe has had its answer."""
     task = asyncio.create_task(check)
     _checks_left_running.add(task)
     task.add_done_callback(forget)
