@@ -75,7 +75,7 @@ async def log_pool_budget(
         logger.warning(
             "statement timeout behind PgBouncer: DB_STATEMENT_TIMEOUT is %d ms, but PgBouncer's "
             "server connections have %s: give the database in pgbouncer.ini "
-            "connect_query='SET statement_timeout = ''%gs''' (see the README)",
+            "connect_query='SET statement_timeout = ''%gs''' (see docs/connections.md)",
             wanted_timeout_ms,
             f"{server.statement_timeout_ms} ms" if server.statement_timeout_ms else "none",
             settings.db_statement_timeout,
