@@ -37,10 +37,12 @@ PROBE_TIMEOUT = 1.0
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on a server of their own are marked `own_server`: a run against TEST_DATABASE_URL
-    that has already run them on the embedded server may leave them out (`-m "not own_server"`)."""
+    that has already run them on the embedded server may leave them out (`-m "not own_server"`).
+    They stop, freeze or kill it, so they are `slow` too (`-m "not slow"` for a quick run)."""
     for item in items:
         if "own_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.own_server)
+            item.add_marker(pytest.mark.slow)
 
 
 def revisions() -> list[str]:

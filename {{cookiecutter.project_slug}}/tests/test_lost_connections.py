@@ -36,6 +36,8 @@ from .postgres import (
 {%- endif %}
 )
 
+pytestmark = pytest.mark.slow  # backends terminated, a server restarted
+
 WRITERS = 8
 KILLS = 30
 HELD_COMMIT = 60  # seconds: much longer than the test takes to end the COMMIT

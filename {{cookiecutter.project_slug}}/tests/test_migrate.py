@@ -34,6 +34,8 @@ from .postgres import (
     wait_for,
 )
 
+pytestmark = pytest.mark.slow  # a process started per migrate, locks held
+
 PASSWORD = "s3cret-Pa55word"
 MIGRATORS = 4
 # How long past its lock timeout migrate may take to give up, and a read queued behind it to run.

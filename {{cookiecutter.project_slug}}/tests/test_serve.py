@@ -7,9 +7,12 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import pytest
 
 from .postgres import psql
 from .service import service
+
+pytestmark = pytest.mark.slow  # the service started as a process
 
 PASSWORD = "s3cret-Pa55word"
 

@@ -29,6 +29,8 @@ from .conftest import make_settings
 from .postgres import frozen, wait_for
 from .service import service
 
+pytestmark = pytest.mark.slow  # processes started and signalled, servers frozen
+
 DRAIN_DELAY = 2
 DRAIN_TIMEOUT = 8
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
