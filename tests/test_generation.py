@@ -111,6 +111,36 @@ def test_nothing_foreign_to_the_choice_is_left(bake, combination) -> None:
     assert not found
 
 
+# A Markdown link to a file of the project, with an optional #anchor.
+RELATIVE_LINK = re.compile(r"\]\((?!https?:|mailto:)([^)#\s]*)(#[^)\s]*)?\)")
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the file's headings."""
+    return {
+        "#" + re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in markdown.splitlines()
+        if line.startswith("#")
+    }
+
+
+def test_every_link_in_the_documentation_leads_somewhere(bake, combination) -> None:
+    project = bake(combination).path
+    pages = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+
+    broken = []
+    for page in pages:
+        for target, anchor in RELATIVE_LINK.findall(page.read_text()):
+            linked = (page.parent / target).resolve() if target else page
+            if not linked.is_file():
+                broken.append(f"{page.relative_to(project)}: {target}")
+            elif anchor and anchor not in heading_anchors(linked.read_text()):
+                broken.append(f"{page.relative_to(project)}: {target}{anchor}")
+
+    assert len(pages) > 1
+    assert not broken
+
+
 def test_project_metadata(bake, combination) -> None:
     project = bake(combination)
 
