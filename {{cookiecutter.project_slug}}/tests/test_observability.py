@@ -111,6 +111,24 @@ async def test_pool_figures_move_when_connections_are_held(database_url: str) ->
     waited = sample(after, "db_pool_wait_seconds_sum") - sample(idle, "db_pool_wait_seconds_sum")
     assert waited >= 0.4, "the third request waited for a connection while the lock was held"
     assert sample(after, "db_pool_wait_seconds_count") > sample(idle, "db_pool_wait_seconds_count")
+
+
+async def pool_loans(client: AsyncClient) -> float:
+    metrics = parse_metrics((await client.get("/metrics")).text)
+    return sample(metrics, "db_pool_wait_seconds_count")
+
+
+async def test_each_app_counts_the_waits_of_its_own_pool_only(database_url: str) -> None:
+    async with (
+        serve(make_settings(database_url)) as first,
+        serve(make_settings(database_url)) as second,
+    ):
+        before = await pool_loans(first), await pool_loans(second)
+        for _ in range(3):
+            assert (await first.get("/items")).status_code == 200
+        after = await pool_loans(first), await pool_loans(second)
+
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 0)
 {%- endif %}
 
 

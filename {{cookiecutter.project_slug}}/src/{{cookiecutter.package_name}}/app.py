@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
 {%- if cookiecutter.connection_strategy != "per_request" %}
             if metrics is not None:
-                metrics.registry.register(PoolCollector(db.stats))
+                metrics.registry.register(PoolCollector(db.stats, db.pool_wait))
 {%- endif %}
             yield {"db": db}
         finally:

@@ -23,7 +23,7 @@ from .driver_errors import UNAVAILABLE
 from .errors import ConnectionLost, DatabaseUnavailable
 from .options import pool_options
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
-from .pool_stats import POOL_WAIT, PoolStats
+from .pool_stats import PoolStats, PoolWait
 from .urls import hide_password
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Database:
         self._pool = pool
         self._acquire_timeout = settings.db_pool_timeout
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
+        self.pool_wait = PoolWait()  # how long each loan waited, for the metrics
 
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
@@ -53,7 +54,7 @@ class Database:
                 connection = await self._pool.acquire()
         except UNAVAILABLE as error:  # no connection in time, or none could be opened
             raise DatabaseUnavailable from error
-        POOL_WAIT.observe(time.perf_counter() - started)
+        self.pool_wait.observe(time.perf_counter() - started)
         try:
             with FailuresHandled(connection, writes):
                 yield connection

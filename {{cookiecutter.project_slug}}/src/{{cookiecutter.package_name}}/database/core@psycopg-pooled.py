@@ -22,7 +22,7 @@ from .connections import failures_handled, transaction
 from .driver_errors import UNAVAILABLE
 from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
-from .pool_stats import POOL_WAIT, PoolStats
+from .pool_stats import PoolStats, PoolWait
 from .urls import hide_password
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ class Database:
         self._pool = pool
         self._client_timeout = settings.db_client_timeout
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
+        self.pool_wait = PoolWait()  # how long each loan waited, for the metrics
 
     @asynccontextmanager
     async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
@@ -50,7 +51,7 @@ class Database:
             connection = await self._pool.getconn()
         except UNAVAILABLE as error:  # none free within DB_POOL_TIMEOUT, the database down included
             raise DatabaseUnavailable from error
-        POOL_WAIT.observe(time.perf_counter() - started)
+        self.pool_wait.observe(time.perf_counter() - started)
         try:
             with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
                 yield connection

@@ -23,7 +23,7 @@ from ..settings import Settings
 from .connections import Watchdog, failures_handled, transaction
 from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
-from .pool_stats import POOL_WAIT, PoolStats
+from .pool_stats import PoolStats, PoolWait
 from .urls import hide_password, with_scheme
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Database:
         self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
         self._wait_timeout = settings.db_pool_timeout
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
+        self.pool_wait = PoolWait()  # how long each loan waited, for the metrics
         self._min_size = settings.db_pool_min_size
         # The engine's connections are in autocommit (create_database_engine): a statement alone
         # needs no BEGIN and COMMIT round trips. A unit of work's session switches its
@@ -64,7 +65,7 @@ class Database:
                 await self._free_connections.acquire()
         except TimeoutError as error:
             raise DatabaseUnavailable("no connection free in time") from error
-        POOL_WAIT.observe(time.perf_counter() - started)
+        self.pool_wait.observe(time.perf_counter() - started)
         try:
             yield
             self._answered_at = time.monotonic()

@@ -12,8 +12,12 @@ from ..observability.metrics import Timings
 # Seconds a request waited for a connection: none at all, normally.
 POOL_WAIT_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
-# Observed each time a connection is lent; exposed by PoolCollector.
-POOL_WAIT = Timings(POOL_WAIT_BUCKETS)
+
+class PoolWait(Timings):
+    """Seconds each loan waited for a connection: one per pool, exposed by its PoolCollector."""
+
+    def __init__(self) -> None:
+        super().__init__(POOL_WAIT_BUCKETS)
 
 
 class PoolStats(BaseModel):
@@ -31,8 +35,9 @@ class PoolStats(BaseModel):
 class PoolCollector(Collector):
     """The pool's figures, read from the driver at each scrape, and the time spent waiting."""
 
-    def __init__(self, stats: Callable[[], PoolStats]) -> None:
+    def __init__(self, stats: Callable[[], PoolStats], waits: PoolWait) -> None:
         self._stats = stats
+        self._waits = waits
 
     def collect(self) -> Iterator[Metric]:
         stats = self._stats()
@@ -46,6 +51,6 @@ class PoolCollector(Collector):
         ]:
             if value is not None:  # what the driver does not tell is left out
                 yield GaugeMetricFamily(name, documentation, value=value)
-        yield POOL_WAIT.histogram(
+        yield self._waits.histogram(
             "db_pool_wait_seconds", "Time a request waited for a connection from the pool.", []
         )
