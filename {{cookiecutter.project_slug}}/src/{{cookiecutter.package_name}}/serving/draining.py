@@ -8,16 +8,18 @@ sent.
 """
 
 import asyncio
-import json
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CUT_SHORT = json.dumps(
+CUT_SHORT = JSONResponse(
     {
         "detail": "The service shut down before this request was done: a change it makes may "
         "or may not have been applied. Retry shortly."
-    }
-).encode()
+    },
+    503,
+    {"Retry-After": "1", "Connection": "close"},
+)
 
 _started = False
 _in_flight: set["InFlight"] = set()
@@ -41,9 +43,11 @@ async def cut_short_requests_in_flight() -> None:
 class InFlight:
     """A request between its arrival and its answer."""
 
-    __slots__ = ("_send", "answering", "was_cut_short")
+    __slots__ = ("_receive", "_scope", "_send", "answering", "was_cut_short")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._scope = scope
+        self._receive = receive
         self._send = send
         self.answering = False
         self.was_cut_short = False
@@ -56,19 +60,7 @@ class InFlight:
 
     async def cut_short(self) -> None:
         self.was_cut_short = True
-        await self._send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(CUT_SHORT)).encode()),
-                    (b"retry-after", b"1"),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await self._send({"type": "http.response.body", "body": CUT_SHORT})
+        await CUT_SHORT(self._scope, self._receive, self._send)
 
 
 class TrackRequestsInFlight:
@@ -83,7 +75,7 @@ class TrackRequestsInFlight:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = InFlight(send)
+        request = InFlight(scope, receive, send)
         _in_flight.add(request)
         try:
             await self.app(scope, receive, request.send)

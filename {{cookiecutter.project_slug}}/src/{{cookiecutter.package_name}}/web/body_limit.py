@@ -5,10 +5,10 @@ FastAPI's own `max_body_size` answers a declared oversize in plain text and keep
 open with the unread body on it; this answers in JSON, as every other error does, and closes it.
 """
 
-import json
 from collections.abc import Awaitable
 
 from fastapi import HTTPException, status
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The rest of the body will not be read: the client is told to stop sending it.
@@ -20,6 +20,9 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
         self.detail = f"The request body is larger than {max_bytes} bytes."
+        self.refusal = JSONResponse(
+            {"detail": self.detail}, status.HTTP_413_CONTENT_TOO_LARGE, CLOSE_CONNECTION
+        )
 
     # Not a coroutine: it hands back the app's own, so that it adds no frame for the request's
     # every suspension and resumption to pass through.
@@ -28,7 +31,7 @@ class BodySizeLimit:
             return self.app(scope, receive, send)
         length, chunked = body_framing(scope)
         if length is not None and length > self.max_bytes:
-            return self._refuse(send)
+            return self.refusal(scope, receive, send)
         if chunked:
             return self.app(scope, self._counting(receive), send)
         # No body, or one the server cuts at its Content-Length, which is within the limit.
@@ -49,21 +52,6 @@ class BodySizeLimit:
             return message
 
         return receive_within_limit
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": self.detail}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status.HTTP_413_CONTENT_TOO_LARGE,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
 
 
 def body_framing(scope: Scope) -> tuple[int | None, bool]:
