@@ -14,6 +14,15 @@ After SIGTERM, each process that serves requests:
 
 Ctrl-C skips the delay: uvicorn shuts down at once. With WORKERS > 1, each worker process is
 such a server, and the supervisor passes SIGTERM on to them (see supervisor.py).
+
+Uvicorn's public API runs a server (`Config`, `Server.run`) and bounds its wait for requests
+(`timeout_graceful_shutdown`), but has no hook between a signal and its shutdown: it stops
+listening as soon as SIGTERM arrives (a hook was proposed in encode/uvicorn#2242, not merged).
+So `DrainingServer` overrides `handle_exit`, the handler uvicorn installs for its signals, and
+uses its `started` and `should_exit` flags; nothing else of uvicorn's is touched. The version
+is pinned to a minor release, and tests/test_shutdown.py pins the behaviour (readiness failing
+at once, requests served through the delay, uvicorn's own shutdown run before the exit): an
+upgrade that changes any of the three fails it.
 """
 
 import asyncio

@@ -1,6 +1,10 @@
 """Worker processes, for WORKERS > 1: started, replaced when one dies, and stopped within a
 bound. Uvicorn has a supervisor of its own, but it runs plain uvicorn servers (not the draining
-one of server.py) and waits for them to stop without a bound."""
+one of server.py) and waits for them to stop without a bound.
+
+In a container, run one worker and let the orchestrator run more containers (docs/kubernetes.md):
+this code never runs there. It is for a VM or a host without one, where WORKERS is how the
+service uses more than one core."""
 
 import logging
 import multiprocessing
