@@ -1,6 +1,7 @@
 """The PostgreSQL servers the tests run against, driven with `psql` so that the checks do not
 depend on the driver under test."""
 
+import asyncio
 import os
 import secrets
 import signal
@@ -9,7 +10,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -75,47 +76,51 @@ def scratch_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def table_locked(
-    url: str, table: str = "items", seconds: float = 30, mode: str = "ACCESS EXCLUSIVE"
+def session_holding(
+    url: str, sql: str, *, held: Callable[[str], bool], what: str
 ) -> Iterator[None]:
-    """Another session holds a lock on the table in a transaction: by default an exclusive one,
-    so every query on it waits; in ACCESS SHARE mode, as a long transaction that read it."""
-    locker = f"test-locker-{secrets.token_hex(4)}"
+    """Another session, a psql of its own, runs the SQL (which takes a lock, then sleeps) for as
+    long as the block runs; the block starts once ``held(its application_name)`` is true."""
+    name = f"test-holder-{secrets.token_hex(4)}"
     process = subprocess.Popen(
-        [
-            str(PSQL),
-            "-X",
-            "-q",
-            "-d",
-            url,
-            "-c",
-            f"BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep({seconds});",
-        ],
-        env={**os.environ, "PGAPPNAME": locker},
+        [str(PSQL), "-X", "-q", "-d", url, "-c", sql],
+        env={**os.environ, "PGAPPNAME": name},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(
-            lambda: (
-                psql(
-                    url,
-                    f"SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                    f"WHERE a.application_name = '{locker}' AND l.relation = '{table}'::regclass "
-                    "AND l.granted",
-                )
-                == "1"
-            ),
-            what=f"the lock on {table}",
-        )
+        wait_for(lambda: held(name), what=what)
         yield
     finally:
         psql(
             url,
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE application_name = '{locker}'",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE application_name = '{name}'",
         )
         process.wait(timeout=10)
+
+
+def table_locked(
+    url: str, table: str = "items", seconds: float = 30, mode: str = "ACCESS EXCLUSIVE"
+) -> AbstractContextManager[None]:
+    """Another session holds a lock on the table in a transaction: by default an exclusive one,
+    so every query on it waits; in ACCESS SHARE mode, as a long transaction that read it."""
+
+    def held(holder: str) -> bool:
+        granted = psql(
+            url,
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            f"WHERE a.application_name = '{holder}' AND l.relation = '{table}'::regclass "
+            "AND l.granted",
+        )
+        return granted == "1"
+
+    return session_holding(
+        url,
+        f"BEGIN; LOCK TABLE {table} IN {mode} MODE; SELECT pg_sleep({seconds});",
+        held=held,
+        what=f"the lock on {table}",
+    )
 
 
 @contextmanager
@@ -193,6 +198,12 @@ def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 10) -
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what}")
         time.sleep(0.02)
+
+
+async def eventually(condition: Callable[[], bool], *, what: str) -> None:
+    """``wait_for`` in an async test: the checks and the pauses between them run in a thread,
+    so that the app's event loop goes on serving, and the app's own tasks go on running."""
+    await asyncio.to_thread(wait_for, condition, what=what)
 
 
 def stop_embedded(server: PostgresServer) -> None:

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import APPLICATION_NAME, make_settings, serve
-from .postgres import connections_of, psql{% if cookiecutter.connection_strategy == "per_request" %}, wait_for{% endif %}
+from .postgres import connections_of{% if cookiecutter.connection_strategy == "per_request" %}, eventually{% endif %}, psql
 from .test_transactions import names_refused_at_commit
 
 
@@ -209,7 +209,7 @@ async def test_every_path_gives_its_connection_back(database_url: str) -> None:
 {%- if cookiecutter.connection_strategy == "per_request" %}
 
         # A closed connection's server process may take a moment to leave pg_stat_activity.
-        wait_for(
+        await eventually(
             lambda: connections_of(database_url, APPLICATION_NAME) == [],
             what="the app's connections to close",
         )

@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from .conftest import APPLICATION_NAME, make_settings, serve
 {%- if cookiecutter.connection_strategy == "per_request" %}
-from .postgres import connections_of, psql, role_without_connections, table_locked, wait_for
+from .postgres import connections_of, eventually, psql, role_without_connections, table_locked
 {%- else %}
 from .postgres import connections_of, psql, table_locked
 {%- endif %}
@@ -36,7 +36,7 @@ async def test_no_connection_is_left_open(database_url: str) -> None:
         assert (await client.get("/health/ready")).status_code == 200
 
         # A closed connection's server process may take a moment to leave pg_stat_activity.
-        wait_for(
+        await eventually(
             lambda: connections_of(database_url, APPLICATION_NAME) == [],
             what="the app's connections to close",
         )

@@ -9,6 +9,7 @@ The tests freeze a server of their own (SIGSTOP of its processes), never TEST_DA
 import asyncio
 import time
 
+import pytest
 from httpx import AsyncClient, Response
 
 from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
@@ -16,7 +17,14 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.web.errors import OUTCOME_UNKNOWN, UNAVAILABLE
 
 from .conftest import PROBE_TIMEOUT, make_settings, serve, timed
-from .postgres import frozen, psql, sessions_waiting_for_a_lock, table_locked, wait_for
+from .postgres import (
+    eventually,
+    frozen,
+    psql,
+    sessions_waiting_for_a_lock,
+    table_locked,
+    wait_for,
+)
 
 # Time the test itself may add to an answer (the machine may be busy).
 SLACK = 1.5
@@ -24,9 +32,13 @@ SLACK = 1.5
 GIVE_UP = 30
 
 
-def freeze_settings(database_url: str) -> Settings:
+@pytest.fixture
+def settings(own_database_url: str) -> Settings:
+    """For the app on the module's own server, with its items emptied: the server outlives a
+    test."""
+    psql(own_database_url, "TRUNCATE items RESTART IDENTITY")
     return make_settings(
-        database_url,
+        own_database_url,
 {%- if cookiecutter.connection_strategy != "per_request" %}
         db_pool_min_size=2,
         db_pool_max_size=2,
@@ -76,10 +88,8 @@ def stored_names(database_url: str) -> set[str]:
 
 
 async def test_requests_sent_to_a_frozen_server_get_503_within_the_bound(
-    own_server: PostgresServer, own_database_url: str
+    own_server: PostgresServer, own_database_url: str, settings: Settings
 ) -> None:
-    psql(own_database_url, "TRUNCATE items RESTART IDENTITY")
-    settings = freeze_settings(own_database_url)
     async with serve(settings) as client:
         item = (await client.post("/items", json={"name": "before"})).json()
 
@@ -118,10 +128,8 @@ async def test_requests_sent_to_a_frozen_server_get_503_within_the_bound(
 
 
 async def test_requests_in_flight_when_the_server_freezes_get_503_within_the_bound(
-    own_server: PostgresServer, own_database_url: str
+    own_server: PostgresServer, own_database_url: str, settings: Settings
 ) -> None:
-    psql(own_database_url, "TRUNCATE items RESTART IDENTITY")
-    settings = freeze_settings(own_database_url)
     async with serve(settings) as client:
         item = (await client.post("/items", json={"name": "before"})).json()
 
@@ -132,8 +140,7 @@ async def test_requests_in_flight_when_the_server_freezes_get_503_within_the_bou
                 asyncio.create_task(timed(client, "GET", f"/items/{item['id']}")),
                 asyncio.create_task(timed(client, "POST", "/items", json={"name": "during"})),
             ]
-            await asyncio.to_thread(
-                wait_for,
+            await eventually(
                 lambda: sessions_waiting_for_a_lock(own_database_url) == 2,
                 what="both requests to wait for the lock",
             )

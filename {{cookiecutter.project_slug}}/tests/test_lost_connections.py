@@ -25,6 +25,7 @@ from .conftest import make_settings, serve
 {% endif -%}
 from .postgres import (
     at_commit,
+    eventually,
     other_backends,
     psql,
     start_embedded,
@@ -188,7 +189,7 @@ async def test_connections_the_server_ended_fail_one_request_at_most(database_ur
         await assert_serves_everything(client){% if cookiecutter.connection_strategy != "per_request" %}  # opens every connection of the pool{% endif %}
 
         terminate_backends(database_url)
-        wait_for(lambda: other_backends(database_url) == 0, what="the backends to end")
+        await eventually(lambda: other_backends(database_url) == 0, what="the backends to end")
 
         first = await client.get("/items")
         assert first.status_code in (200, 503), first.text
@@ -201,8 +202,8 @@ async def test_a_server_restart_fails_one_request_at_most(
     async with serve(settings_for(own_database_url)) as client:
         await assert_serves_everything(client)
 
-        stop_embedded(own_server)
-        start_embedded(own_server)
+        await asyncio.to_thread(stop_embedded, own_server)
+        await asyncio.to_thread(start_embedded, own_server)
 
         first = await client.get("/items")
         assert first.status_code in (200, 503), first.text

@@ -4,14 +4,13 @@ one line when it cannot connect or gives up."""
 
 import contextlib
 import os
-import secrets
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -25,11 +24,11 @@ from .conftest import revisions
 from .pgbouncer import PgBouncer
 {% endif -%}
 from .postgres import (
-    PSQL,
     free_port,
     private_directory,
     psql,
     scratch_database,
+    session_holding,
     table_locked,
     wait_for,
 )
@@ -66,34 +65,14 @@ def migrate(cwd: Path, **env: str) -> tuple[int, str]:
     return process.returncode, output
 
 
-@contextmanager
-def migration_lock_held(url: str) -> Iterator[None]:
+def migration_lock_held(url: str) -> AbstractContextManager[None]:
     """Another session holds the migrations' advisory lock until the block ends."""
-    holder = f"test-lock-holder-{secrets.token_hex(4)}"
-    process = subprocess.Popen(
-        [
-            str(PSQL),
-            "-X",
-            "-q",
-            "-d",
-            url,
-            "-c",
-            f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY}); SELECT pg_sleep(60);",
-        ],
-        env={**os.environ, "PGAPPNAME": holder},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return session_holding(
+        url,
+        f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY}); SELECT pg_sleep(60);",
+        held=lambda holder: advisory_locks(url, granted=True) == 1,
+        what="the lock to be held",
     )
-    try:
-        wait_for(lambda: advisory_locks(url, granted=True) == 1, what="the lock to be held")
-        yield
-    finally:
-        psql(
-            url,
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            f"WHERE application_name = '{holder}'",
-        )
-        process.wait(timeout=10)
 
 
 def advisory_locks(url: str, *, granted: bool) -> int:

