@@ -39,9 +39,9 @@ LOCKS = Path("_locks")
 # The manifest: which layers each driver owns, applied in this order.
 LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "asyncpg": ("async", "on-asyncpg", "asyncpg"),
-    "psycopg": ("async", "psycopg"),
+    "psycopg": ("async", "on-psycopg", "psycopg"),
     "databases": ("async", "on-asyncpg", "databases"),
-    "sqlalchemy": ("sqlalchemy",),
+    "sqlalchemy": ("on-psycopg", "sqlalchemy"),
 }
 # Then the strategy's layers, each followed by its driver-specific part (`<driver>-<layer>`).
 # "pooled" is what the two strategies with a pool share.

@@ -1,6 +1,7 @@
 """Alembic environment: runs migrations over asyncpg, the driver the app uses."""
 
 import asyncio
+from contextlib import AsyncExitStack
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
 from uuid import uuid4
 {%- endif %}
@@ -39,18 +40,16 @@ async def run_online() -> None:
         target.url, poolclass=NullPool, connect_args={"timeout": target.connect_timeout}
     )
 {%- endif %}
-    try:
-        lock = await engine.connect()
-        connection = await engine.connect()
-    except (DBAPIError, OSError) as error:
-        raise DatabaseUnreachable(error) from error
-    try:
+    # Closed in reverse: the lock's transaction ends last, and then the next run may migrate.
+    async with AsyncExitStack() as opened:
+        opened.push_async_callback(engine.dispose)
+        try:
+            lock = await opened.enter_async_context(engine.connect())
+            connection = await opened.enter_async_context(engine.connect())
+        except (DBAPIError, OSError) as error:
+            raise DatabaseUnreachable(error) from error
         await lock.run_sync(hold_migration_lock)
         await connection.run_sync(run_migrations, target)
-    finally:
-        await connection.close()
-        await lock.close()  # its transaction ends: the next run may migrate
-        await engine.dispose()
 
 
 if context.is_offline_mode():
