@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import Engine, event, exc
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, exc, text
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from .driver_errors import UNAVAILABLE, UNIQUE_VIOLATION
@@ -135,3 +135,43 @@ def transaction(session: Session) -> Iterator[None]:
         if error.connection_invalidated:
             raise CommitOutcomeUnknown from error
         raise
+
+
+class Sessions:
+    """The sessions the app's work takes from the engine: for reads, for a write of one
+    statement, and for a unit of work; each turns the driver's errors into the service's own."""
+
+    def __init__(self, engine: Engine) -> None:
+        # The engine's connections are in autocommit (create_database_engine): a statement alone
+        # needs no BEGIN and COMMIT round trips. A unit of work's session switches its
+        # connection to transactions (READ COMMITTED, PostgreSQL's default) while it holds it.
+        self._autocommit_sessions = sessionmaker(engine, expire_on_commit=False)
+        self._transaction_sessions = sessionmaker(
+            engine.execution_options(isolation_level="READ COMMITTED"), expire_on_commit=False
+        )
+
+    @contextmanager
+    def connection(self) -> Iterator[Session]:
+        """A session for reads, each statement on its own; its connection is released at the end
+        (back to the pool, or closed without one)."""
+        with failures_handled(), self._autocommit_sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for one statement that changes data, in autocommit: PostgreSQL makes the
+        statement a transaction of its own and commits it before it answers, with no BEGIN and
+        COMMIT round trips. A connection lost before that answer arrives is
+        ``CommitOutcomeUnknown``: the change may have been saved."""
+        with failures_handled(writes=True), self._autocommit_sessions() as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction that commits when the block succeeds, else rolls back."""
+        with failures_handled(), self._transaction_sessions() as session, transaction(session):
+            yield session
+
+    def _select_one(self) -> None:  # for a probe, in a worker thread
+        with self.connection() as session:
+            session.execute(text("SELECT 1"))

@@ -10,17 +10,16 @@ request at a time as an ORM session."""
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
 
 import anyio
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from ..settings import Settings
-from .connections import Watchdog, failures_handled, transaction
+from .connections import Sessions, Watchdog
 from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
 from .pool_stats import PoolStats, PoolWait
@@ -32,8 +31,8 @@ logger = logging.getLogger(__name__)
 RECYCLE_SECONDS = 1800
 
 
-class Database:
-    """The engine, with the request-sized operations the app needs.
+class Database(Sessions):
+    """The engine, with the request-sized operations the app needs (Sessions).
 
     Sessions do blocking I/O, so they run in worker threads. A request first waits, in the event
     loop, for one of the pool's connections to be free, and only then takes a thread: threads
@@ -42,19 +41,13 @@ class Database:
     """
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
+        super().__init__(engine)
         self._engine = engine
         self._free_connections = anyio.Semaphore(settings.db_pool_max_size)
         self._wait_timeout = settings.db_pool_timeout
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
         self.pool_wait = PoolWait()  # how long each loan waited, for the metrics
         self._min_size = settings.db_pool_min_size
-        # The engine's connections are in autocommit (create_database_engine): a statement alone
-        # needs no BEGIN and COMMIT round trips. A unit of work's session switches its
-        # connection to transactions (READ COMMITTED, PostgreSQL's default) while it holds it.
-        self._autocommit_sessions = sessionmaker(engine, expire_on_commit=False)
-        self._transaction_sessions = sessionmaker(
-            engine.execution_options(isolation_level="READ COMMITTED"), expire_on_commit=False
-        )
 
     @asynccontextmanager
     async def reserved_connection(self) -> AsyncIterator[None]:
@@ -72,34 +65,9 @@ class Database:
         finally:
             self._free_connections.release()
 
-    @contextmanager
-    def connection(self) -> Iterator[Session]:
-        """A session for reads, each statement on its own; its connection goes back at the end."""
-        with failures_handled(), self._autocommit_sessions() as session:
-            yield session
-
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session for one statement that changes data, in autocommit: PostgreSQL makes the
-        statement a transaction of its own and commits it before it answers, with no BEGIN and
-        COMMIT round trips. A connection lost before that answer arrives is
-        ``CommitOutcomeUnknown``: the change may have been saved."""
-        with failures_handled(writes=True), self._autocommit_sessions() as session:
-            yield session
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session in a transaction that commits when the block succeeds, else rolls back."""
-        with failures_handled(), self._transaction_sessions() as session, transaction(session):
-            yield session
-
     async def ping(self) -> None:
         async with self.reserved_connection():
             await run_in_threadpool(self._select_one)
-
-    def _select_one(self) -> None:
-        with self.connection() as session:
-            session.execute(text("SELECT 1"))
 
     def busy_and_answering(self, since: float) -> bool:
         """Every connection is lent out, and one came back with the database's answer after
@@ -133,7 +101,7 @@ def create_database_engine(settings: Settings) -> Engine:
     return create_engine(
         with_scheme(settings.database_url.get_secret_value(), "postgresql+psycopg"),
         poolclass=QueuePool,
-        # Each statement commits on its own unless a session asks for a transaction (Database):
+        # Each statement commits on its own unless a session asks for a transaction (Sessions):
         # set once per connection, not switched at every loan.
         isolation_level="AUTOCOMMIT",
         # Every connection opened is kept (until recycled), up to the maximum; no overflow
