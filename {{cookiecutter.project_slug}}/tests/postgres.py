@@ -181,15 +181,14 @@ def terminate_backends(url: str, condition: str = "true") -> int:
     )
 
 
-def other_backends(url: str) -> int:
-    """How many client backends other than psql's own are connected to the URL's database."""
-    return int(
-        psql(
-            url,
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-        )
+def other_backends(url: str) -> set[int]:
+    """The server processes of the clients other than psql connected to the URL's database."""
+    pids = psql(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
     )
+    return {int(pid) for pid in pids.split()}
 
 
 def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 10) -> None:
