@@ -6,7 +6,7 @@ import asyncio
 from httpx import AsyncClient, Response
 
 from .conftest import APPLICATION_NAME, make_settings, serve
-from .postgres import connections_of, psql, table_locked, wait_for
+from .postgres import connections_of, eventually, psql, table_locked
 
 CLIENTS = 100
 POOL_SIZE = 5
@@ -24,13 +24,6 @@ async def mixed_request(client: AsyncClient, number: int) -> Response:
             return await client.patch("/items/1", json={"description": f"by {number}"})
 
 
-def wait_until_every_connection_is_busy(database_url: str) -> None:
-    wait_for(
-        lambda: connections_of(database_url, APPLICATION_NAME).count("active") == POOL_SIZE,
-        what="every connection of the pool to be busy",
-    )
-
-
 async def test_a_hundred_clients_on_five_connections_all_succeed(database_url: str) -> None:
     settings = make_settings(
         database_url, db_pool_min_size=1, db_pool_max_size=POOL_SIZE, db_pool_timeout=60
@@ -41,7 +34,10 @@ async def test_a_hundred_clients_on_five_connections_all_succeed(database_url: s
         # and the other requests queue for a connection.
         with table_locked(database_url, seconds=60):
             requests = asyncio.gather(*(mixed_request(client, n) for n in range(CLIENTS)))
-            await asyncio.to_thread(wait_until_every_connection_is_busy, database_url)
+            await eventually(
+                lambda: connections_of(database_url, APPLICATION_NAME).count("active") == POOL_SIZE,
+                what="every connection of the pool to be busy",
+            )
             alive = await client.get("/health")
         responses = await asyncio.wait_for(requests, timeout=60)
         pool = (await client.get("/health/ready")).json()["pool"]
