@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         metavar="RATIO",
         help="with --instructions: fail when a pool variant needs more than RATIO times the "
-        "instructions per request of its hand-written app (reads or writes)",
+        "instructions per request of its hand-written app (reads, writes or crowded reads)",
     )
     parser.add_argument(
         "--smoke",
@@ -144,7 +144,8 @@ def count_instructions(args: argparse.Namespace) -> int:
                 result = count(target, server=server, logs=logs)
                 figures = (
                     result.failure
-                    or f"{result.reads:,.0f} per read, {result.writes:,.0f} per write"
+                    or f"{result.reads:,.0f} per read, {result.writes:,.0f} per write, "
+                    f"{result.crowded_reads:,.0f} per crowded read"
                 )
                 say(f"{target.id:<28} {figures} ({time.monotonic() - started:.0f} s)")
                 return result
