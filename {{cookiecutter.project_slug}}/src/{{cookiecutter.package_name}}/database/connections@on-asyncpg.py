@@ -41,19 +41,39 @@ def end(connection: Connection) -> None:
         connection.terminate()
 
 
-# The two context managers below are classes: they wrap every use of a connection, and a
-# generator-based one costs several calls more per request.
-class FailuresHandled:
-    """Around every use of a connection: one abandoned is ended, and the driver's errors become
-    the service's own: ``ConnectionLost`` (asyncpg's complaint about a connection that closed
-    under the request included) or ``DatabaseUnavailable`` when the database cannot serve,
-    ``Conflict`` for a unique key taken. Any other error is left as it is.
+def service_error(connection: Connection, error: BaseException, writes: bool) -> Exception | None:
+    """What an error raised while using ``connection`` is to the service, or None when it stays
+    as it is. An abandoned connection is ended on the way. The driver's errors become the
+    service's own: ``ConnectionLost`` (asyncpg's complaint about a connection that closed under
+    the request included) or ``DatabaseUnavailable`` when the database cannot serve,
+    ``Conflict`` for a unique key taken.
 
     Around a write (``writes=True``), a statement in autocommit that PostgreSQL commits before it
     answers: a connection lost, or given up on, before that answer arrived leaves the outcome
     unknown (``CommitOutcomeUnknown``), as for a COMMIT. One that asyncpg knew was closed, or
     refused to use (InternalClientError), never sent the statement: nothing was saved.
     """
+    if isinstance(error, DatabaseUnavailable):
+        return None
+    if isinstance(error, asyncpg.InterfaceError):
+        return ConnectionLost("the connection was lost") if is_lost(connection) else None
+    end_if_abandoned(connection, error)
+    if isinstance(error, CONNECTION_LOST):
+        if writes and not isinstance(error, asyncpg.InternalClientError):
+            return CommitOutcomeUnknown()
+        return ConnectionLost()
+    if isinstance(error, UNAVAILABLE):
+        return DatabaseUnavailable()
+    if isinstance(error, UNIQUE_VIOLATION):
+        return Conflict()
+    return None
+
+
+# The context managers below are classes: they wrap every use of a connection, and a
+# generator-based one costs several calls more per request.
+class FailuresHandled:
+    """Around a use of a connection: an error in the block becomes the service's own, as
+    ``service_error`` says."""
 
     __slots__ = ("_connection", "_writes")
 
@@ -70,21 +90,8 @@ class FailuresHandled:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if error is None or isinstance(error, DatabaseUnavailable):
-            return
-        if isinstance(error, asyncpg.InterfaceError):
-            if is_lost(self._connection):
-                raise ConnectionLost("the connection was lost") from error
-            return
-        end_if_abandoned(self._connection, error)
-        if isinstance(error, CONNECTION_LOST):
-            if self._writes and not isinstance(error, asyncpg.InternalClientError):
-                raise CommitOutcomeUnknown from error
-            raise ConnectionLost from error
-        if isinstance(error, UNAVAILABLE):
-            raise DatabaseUnavailable from error
-        if isinstance(error, UNIQUE_VIOLATION):
-            raise Conflict from error
+        if error is not None and (ours := service_error(self._connection, error, self._writes)):
+            raise ours from error
 
 
 def is_lost(connection: Connection) -> bool:

@@ -4,8 +4,9 @@ service's own error (database/errors.py) for what it is."""
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
 from typing import Any
 
 import psycopg
@@ -16,10 +17,9 @@ from .errors import CommitOutcomeUnknown, Conflict, ConnectionLost, DatabaseUnav
 Connection = psycopg.AsyncConnection[Any]
 
 
-@contextmanager
-def failures_handled(
-    connection: Connection, *, answer_within: float, writes: bool = False
-) -> Iterator[None]:
+# A class, not a generator-based context manager: it wraps every use of a connection, and a
+# generator costs several calls more per request.
+class FailuresHandled:
     """Around every use of a connection: give up on it when the server has not answered within
     ``answer_within`` seconds, and turn the driver's errors that mean the database cannot serve
     into the service's own: ``ConnectionLost`` for any error on a connection that broke (given up
@@ -36,24 +36,41 @@ def failures_handled(
     broken and discarded, and the block raises ConnectionLost. The server cancels a slow statement
     itself at DB_STATEMENT_TIMEOUT, sooner: this fires only on a server that stopped answering.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.call_later(answer_within, cut_off, connection)
-    try:
-        yield
-    except psycopg.Error as error:
-        if writes and connection.broken:
+
+    __slots__ = ("_answer_within", "_connection", "_deadline", "_writes")
+
+    def __init__(
+        self, connection: Connection, *, answer_within: float, writes: bool = False
+    ) -> None:
+        self._connection = connection
+        self._answer_within = answer_within
+        self._writes = writes
+
+    def __enter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self._answer_within, cut_off, self._connection)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        deadline = self._deadline
+        deadline.cancel()
+        if not isinstance(error, psycopg.Error):
+            return
+        connection = self._connection
+        if self._writes and connection.broken:
             raise CommitOutcomeUnknown from error
-        if loop.time() >= deadline.when():
-            raise ConnectionLost(f"no answer within {answer_within:g} s") from error
+        if asyncio.get_running_loop().time() >= deadline.when():
+            raise ConnectionLost(f"no answer within {self._answer_within:g} s") from error
         if connection.broken:  # whatever psycopg called it, such as two results for one command
             raise ConnectionLost from error
         if isinstance(error, UNAVAILABLE):
             raise DatabaseUnavailable from error
         if isinstance(error, UNIQUE_VIOLATION):
             raise Conflict from error
-        raise
-    finally:
-        deadline.cancel()
 
 
 def cut_off(connection: Connection) -> None:

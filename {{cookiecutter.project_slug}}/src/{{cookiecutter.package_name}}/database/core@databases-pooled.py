@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -23,7 +24,7 @@ import databases
 from databases.core import Connection
 
 from ..settings import Settings
-from .connections import FailuresHandled, TransactionBlock, tidy_up
+from .connections import TransactionBlock, service_error, tidy_up
 from .driver_errors import UNAVAILABLE
 from .errors import ConnectionLost, DatabaseUnavailable
 from .options import pool_options
@@ -58,31 +59,9 @@ class Database:
         pool: Pool = self._database._backend._pool
         return pool
 
-    @asynccontextmanager
-    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
+    def connection(self, *, writes: bool = False) -> "Loan":
         """This task's connection, taken from the pool within DB_POOL_TIMEOUT and given back."""
-        connection = self._database.connection()
-        # Entered and left by hand: databases would wait for a free connection forever, and a
-        # failure to give it back must not undo what the request did.
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._acquire_timeout):
-                await connection.__aenter__()
-        except UNAVAILABLE as error:  # no connection in time, or none could be opened
-            raise DatabaseUnavailable from error
-        self.pool_wait.observe(time.perf_counter() - started)
-        try:
-            with FailuresHandled(connection.raw_connection, writes):
-                yield connection
-            self._answered_at = time.monotonic()
-        except ConnectionLost:
-            # asyncpg does not test idle connections before lending them: after a server restart
-            # each would fail once, and on a server that stopped answering each would wait for
-            # its own timeout. Expire them all so that the pool connects anew instead.
-            await self._pool.expire_connections()
-            raise
-        finally:
-            await tidy_up(connection.__aexit__(), "giving the connection back")
+        return Loan(self, writes)
 
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
@@ -130,6 +109,56 @@ class Database:
             min_size=pool.get_min_size(),
             max_size=pool.get_max_size(),
         )
+
+
+class Loan:
+    """``async with database.connection() as connection``: this task's connection, taken from
+    the pool within DB_POOL_TIMEOUT, an error in the block turned into the service's own
+    (``service_error``), and the connection given back on every path. A class rather than a
+    generator-based context manager: it wraps every statement, and a generator costs several
+    calls more each time."""
+
+    __slots__ = ("_connection", "_database", "_writes")
+
+    def __init__(self, database: Database, writes: bool) -> None:
+        self._database = database
+        self._writes = writes
+
+    async def __aenter__(self) -> Connection:
+        database = self._database
+        connection = self._connection = database._database.connection()
+        # Entered and left by hand: databases would wait for a free connection forever, and a
+        # failure to give it back must not undo what the request did.
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(database._acquire_timeout):
+                await connection.__aenter__()
+        except UNAVAILABLE as error:  # no connection in time, or none could be opened
+            raise DatabaseUnavailable from error
+        database.pool_wait.observe(time.perf_counter() - started)
+        return connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        database, connection = self._database, self._connection
+        try:
+            if error is None:
+                database._answered_at = time.monotonic()
+                return
+            ours = service_error(connection.raw_connection, error, self._writes)
+            if isinstance(ours or error, ConnectionLost):
+                # asyncpg does not test idle connections before lending them: after a server
+                # restart each would fail once, and on a server that stopped answering each
+                # would wait for its own timeout. Expire them all so that the pool connects anew.
+                await database._pool.expire_connections()
+            if ours is not None:
+                raise ours from error
+        finally:
+            await tidy_up(connection.__aexit__(), "giving the connection back")
 
 
 @asynccontextmanager

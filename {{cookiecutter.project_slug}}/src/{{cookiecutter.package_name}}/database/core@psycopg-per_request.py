@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from ..settings import Settings
-from .connections import failures_handled, transaction
+from .connections import FailuresHandled, transaction
 from .driver_errors import UNAVAILABLE
 from .errors import DatabaseUnavailable
 from .urls import hide_password
@@ -45,7 +45,7 @@ class Database:
         except UNAVAILABLE as error:
             raise DatabaseUnavailable from error
         async with connection:
-            with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
+            with FailuresHandled(connection, answer_within=self._client_timeout, writes=writes):
                 yield connection
 
     def write(self) -> AbstractAsyncContextManager[Connection]:

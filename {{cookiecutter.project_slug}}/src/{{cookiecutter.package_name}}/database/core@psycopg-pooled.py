@@ -12,13 +12,14 @@ import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 
 import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from ..settings import Settings
-from .connections import failures_handled, transaction
+from .connections import FailuresHandled, transaction
 from .driver_errors import UNAVAILABLE
 from .errors import DatabaseUnavailable
 from .pool_budget import SERVER_CONNECTIONS_QUERY, ServerConnections, log_pool_budget
@@ -43,27 +44,9 @@ class Database:
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
         self.pool_wait = PoolWait()  # how long each loan waited, for the metrics
 
-    @asynccontextmanager
-    async def connection(self, *, writes: bool = False) -> AsyncIterator[Connection]:
+    def connection(self, *, writes: bool = False) -> "Loan":
         """A connection from the pool (autocommit), given back on every path."""
-        started = time.perf_counter()
-        try:
-            connection = await self._pool.getconn()
-        except UNAVAILABLE as error:  # none free within DB_POOL_TIMEOUT, the database down included
-            raise DatabaseUnavailable from error
-        self.pool_wait.observe(time.perf_counter() - started)
-        try:
-            with failures_handled(connection, answer_within=self._client_timeout, writes=writes):
-                yield connection
-            self._answered_at = time.monotonic()
-        finally:
-            if connection.broken:
-                # The pool does not test idle connections before lending them (a `check` would
-                # cost a round trip per request): after a server restart each would fail once,
-                # and on a server that stopped answering each would wait for its own timeout.
-                # Drain them so that the pool connects anew instead.
-                await self._pool.drain()
-            await self._pool.putconn(connection)
+        return Loan(self, writes)
 
     def write(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for one statement that changes data, in autocommit: PostgreSQL makes the
@@ -110,6 +93,54 @@ class Database:
             min_size=stats["pool_min"],
             max_size=stats["pool_max"],
         )
+
+
+class Loan:
+    """``async with database.connection() as connection``: a connection taken from the pool
+    within DB_POOL_TIMEOUT, its failures handled (``FailuresHandled``), and given back on every
+    path. A class rather than a generator-based context manager: it wraps every statement, and a
+    generator costs several calls more each time."""
+
+    __slots__ = ("_connection", "_database", "_failures", "_writes")
+
+    def __init__(self, database: Database, writes: bool) -> None:
+        self._database = database
+        self._writes = writes
+
+    async def __aenter__(self) -> Connection:
+        database = self._database
+        started = time.perf_counter()
+        try:
+            connection = await database._pool.getconn()
+        except UNAVAILABLE as error:  # none free within DB_POOL_TIMEOUT, the database down included
+            raise DatabaseUnavailable from error
+        database.pool_wait.observe(time.perf_counter() - started)
+        self._connection = connection
+        self._failures = FailuresHandled(
+            connection, answer_within=database._client_timeout, writes=self._writes
+        )
+        self._failures.__enter__()
+        return connection
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        database, connection = self._database, self._connection
+        try:
+            self._failures.__exit__(exc_type, error, traceback)
+            if error is None:
+                database._answered_at = time.monotonic()
+        finally:
+            if connection.broken:
+                # The pool does not test idle connections before lending them (a `check` would
+                # cost a round trip per request): after a server restart each would fail once,
+                # and on a server that stopped answering each would wait for its own timeout.
+                # Drain them so that the pool connects anew instead.
+                await database._pool.drain()
+            await database._pool.putconn(connection)
 
 
 def create_pool(settings: Settings) -> Pool:
