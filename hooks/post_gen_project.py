@@ -41,7 +41,8 @@ LAYERS_BY_DRIVER: dict[str, tuple[str, ...]] = {
     "asyncpg": ("async", "on-asyncpg", "asyncpg"),
     "psycopg": ("async", "on-psycopg", "psycopg"),
     "databases": ("async", "on-asyncpg", "databases"),
-    "sqlalchemy": ("on-psycopg", "sqlalchemy"),
+    "sqlalchemy": ("on-psycopg", "orm", "sqlalchemy"),
+    "sqlalchemy_async": ("async", "on-asyncpg", "orm", "sqlalchemy_async"),
 }
 # Then the strategy's layers, each followed by its driver-specific part (`<driver>-<layer>`).
 # "pooled" is what the two strategies with a pool share.

@@ -15,7 +15,7 @@ AUTHOR_EMAIL = json.loads(r'''{{ cookiecutter.author_email | tojson }}''')
 DB_DRIVER = json.loads(r'''{{ cookiecutter.db_driver | tojson }}''')
 CONNECTION_STRATEGY = json.loads(r'''{{ cookiecutter.connection_strategy | tojson }}''')
 
-DRIVERS = ("asyncpg", "psycopg", "databases", "sqlalchemy")
+DRIVERS = ("asyncpg", "psycopg", "databases", "sqlalchemy", "sqlalchemy_async")
 STRATEGIES = ("pool", "per_request", "pgbouncer")
 
 # Combinations of driver and strategy that cannot work, with the reason.

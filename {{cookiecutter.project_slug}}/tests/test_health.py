@@ -10,6 +10,10 @@ from collections.abc import AsyncIterator
 from fastapi.concurrency import run_in_threadpool
 from httpx import AsyncClient
 from sqlalchemy import text
+{%- elif cookiecutter.db_driver == "sqlalchemy_async" and cookiecutter.connection_strategy != "per_request" %}
+
+from httpx import AsyncClient
+from sqlalchemy import text
 {%- else %}
 
 from httpx import AsyncClient
@@ -58,7 +62,7 @@ async def test_readiness_reports_the_database_and_pool(client: AsyncClient) -> N
     assert 1 <= pool["size"] <= 4
     assert pool["idle"] == pool["size"]
     # The figures the driver tells, and nothing it does not.
-    assert set(pool) == {"size", "idle", "in_use", "min_size", "max_size"}{% if cookiecutter.db_driver not in ["asyncpg", "databases"] %} | {"waiting"}{% endif %}
+    assert set(pool) == {"size", "idle", "in_use", "min_size", "max_size"}{% if cookiecutter.db_driver in ["psycopg", "sqlalchemy"] %} | {"waiting"}{% endif %}
 
 
 @contextlib.asynccontextmanager
@@ -80,6 +84,8 @@ async def borrowers(database: Database, count: int, hold: float) -> AsyncIterato
                     await connection.execute("SELECT pg_sleep($1)", hold)
 {%- elif cookiecutter.db_driver == "psycopg" %}
                     await connection.execute("SELECT pg_sleep(%s)", [hold])
+{%- elif cookiecutter.db_driver == "sqlalchemy_async" %}
+                    await connection.execute(text("SELECT pg_sleep(:hold)"), {"hold": hold})
 {%- else %}
                     await connection.execute("SELECT pg_sleep(:hold)", {"hold": hold})
 {%- endif %}

@@ -1,22 +1,40 @@
+{%- set sqlalchemy = cookiecutter.db_driver == "sqlalchemy_async" -%}
+{%- if sqlalchemy -%}
+"""How the app's asyncpg connections are set up, by SQLAlchemy's asyncpg dialect."""
+{%- else -%}
 """How the app's asyncpg connections are set up: by asyncpg itself, or by databases on it."""
+{%- endif %}
 
 from typing import Any
+{%- if sqlalchemy and cookiecutter.connection_strategy == "pgbouncer" %}
+from uuid import uuid4
+{%- endif %}
 
 from ..settings import Settings
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for asyncpg's connections{% if cookiecutter.connection_strategy != "per_request" %}, by connect() or create_pool(){% endif %}."""
+    """Keyword arguments for asyncpg's connections{% if sqlalchemy %} (the engine's connect_args){% elif cookiecutter.connection_strategy != "per_request" %}, by connect() or create_pool(){% endif %}."""
     return {
         "timeout": settings.db_connect_timeout,
         # The server cancels a statement at DB_STATEMENT_TIMEOUT; the client gives up on any
         # statement (BEGIN and COMMIT included) a little later, should the server itself stop
         # answering.
         "command_timeout": settings.db_client_timeout,
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" and sqlalchemy %}
+        # PgBouncer in transaction mode may run each statement on another server connection:
+        # no statement is kept prepared, neither by asyncpg nor by SQLAlchemy, and each one is
+        # prepared under a name of its own, never one that another client connection used on
+        # the same server connection (SQLAlchemy's asyncpg dialect documents the three).
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4().hex}__",
+{%- elif cookiecutter.connection_strategy == "pgbouncer" %}
         # PgBouncer in transaction mode may run each statement on another server connection:
         # before 1.21 it has no prepared statements to pass on (DB_STATEMENT_CACHE_SIZE).
         "statement_cache_size": settings.db_statement_cache_size,
+{%- endif %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
         # PgBouncer accepts no startup parameter but a few like this one; it sets the statement
         # timeout on its server connections itself (connect_query in pgbouncer.ini).
         "server_settings": {"application_name": "{{ cookiecutter.project_slug }}"},
@@ -27,7 +45,7 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         },
 {%- endif %}
     }
-{%- if cookiecutter.connection_strategy != "per_request" %}
+{%- if cookiecutter.connection_strategy != "per_request" and not sqlalchemy %}
 
 
 def pool_options(settings: Settings) -> dict[str, Any]:
@@ -47,7 +65,7 @@ def pool_options(settings: Settings) -> dict[str, Any]:
 {%- endif %}
     }
 {%- endif %}
-{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+{%- if cookiecutter.connection_strategy == "pgbouncer" and not sqlalchemy %}
 
 
 async def keep_as_is(connection: object) -> None:

@@ -9,6 +9,10 @@ from typing import Self
 from databases.core import Connection
 
 from .core import Database
+{%- elif cookiecutter.db_driver == "sqlalchemy_async" -%}
+from sqlalchemy.ext.asyncio import AsyncSession as Connection
+
+from .core import Database
 {%- else -%}
 from .core import Connection, Database
 {%- endif %}

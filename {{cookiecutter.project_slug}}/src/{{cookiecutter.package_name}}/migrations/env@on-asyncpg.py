@@ -1,4 +1,9 @@
+{%- if cookiecutter.db_driver == "sqlalchemy_async" -%}
+"""Alembic environment: runs migrations over asyncpg, the driver the app uses, and compares the
+ORM models with the database for ``alembic revision --autogenerate`` and ``alembic check``."""
+{%- else -%}
 """Alembic environment: runs migrations over asyncpg, the driver the app uses."""
+{%- endif %}
 
 import asyncio
 from contextlib import AsyncExitStack
@@ -11,12 +16,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+{% if cookiecutter.db_driver == "sqlalchemy_async" -%}
+# Imports every resource's models, through the routers the app includes, so that Base.metadata
+# holds every table: a resource's table is never taken for one to drop.
+import {{ cookiecutter.package_name }}.app  # noqa: F401
+{% endif -%}
 from {{ cookiecutter.package_name }}.database.migrate import (
     DatabaseUnreachable,
     hold_migration_lock,
     migration_target,
     run_migrations,
 )
+{%- if cookiecutter.db_driver == "sqlalchemy_async" %}
+from {{ cookiecutter.package_name }}.database.orm import Base
+{%- endif %}
 
 
 async def run_online() -> None:
@@ -49,7 +62,13 @@ async def run_online() -> None:
         except (DBAPIError, OSError) as error:
             raise DatabaseUnreachable(error) from error
         await lock.run_sync(hold_migration_lock)
+{%- if cookiecutter.db_driver == "sqlalchemy_async" %}
+        await connection.run_sync(
+            run_migrations, target, target_metadata=Base.metadata, compare_server_default=True
+        )
+{%- else %}
         await connection.run_sync(run_migrations, target)
+{%- endif %}
 
 
 if context.is_offline_mode():
