@@ -19,6 +19,7 @@ RECIPE_COMBINATIONS = [
     {"db_driver": "psycopg", "connection_strategy": "pgbouncer"},
     {"db_driver": "databases", "connection_strategy": "per_request"},
     {"db_driver": "sqlalchemy", "connection_strategy": "pool"},
+    {"db_driver": "sqlalchemy_async", "connection_strategy": "per_request"},
 ]
 # What a user writes for the notes table: what 0001 to 0003 made for items, in one revision.
 NOTES_MIGRATION = '''"""Create the notes table.
@@ -148,7 +149,7 @@ def test_a_second_resource_is_a_package_a_line_in_the_app_and_a_migration(
     for command in LINT_COMMANDS:
         with_notes.uv_run(*command)
     suites = ["test_notes.py", "test_items.py", "test_layout.py", "test_migrations.py"]
-    if context["db_driver"] == "sqlalchemy":
+    if context["db_driver"] in ("sqlalchemy", "sqlalchemy_async"):
         suites.append("test_models.py")  # the notes model and its migration agree
     output = with_notes.uv_run(
         "pytest", "-q", "-rA", "-p", "no:cacheprovider", *(f"tests/{suite}" for suite in suites)

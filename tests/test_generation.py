@@ -21,7 +21,14 @@ FOREIGN_TO_DRIVER: dict[str, list[str]] = {
     "asyncpg": [r"psycopg", r"\bimport databases\b", r"\bdatabases~=", r"sqlalchemy\.orm"],
     "psycopg": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~=", r"sqlalchemy\.orm"],
     "databases": [r"psycopg", r"sqlalchemy\.orm"],
-    "sqlalchemy": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~="],
+    "sqlalchemy": [r"asyncpg", r"\bimport databases\b", r"\bdatabases~=", r"AsyncSession"],
+    "sqlalchemy_async": [
+        r"psycopg",
+        r"\bimport databases\b",
+        r"\bdatabases~=",
+        r"run_in_threadpool",
+        r"reserved_connection",
+    ],
 }
 POOL_OBJECTS = [
     r"DB_POOL_",

@@ -60,7 +60,7 @@ def test_the_workflow_runs_what_the_template_suite_proves(bake, combination) -> 
     project = bake(combination).path
     jobs = load_yaml(project, WORKFLOW)["jobs"]
     through_pgbouncer = combination["connection_strategy"] == "pgbouncer"
-    on_sqlalchemy = combination["db_driver"] == "sqlalchemy"
+    on_sqlalchemy = combination["db_driver"] in ("sqlalchemy", "sqlalchemy_async")
 
     assert commands(jobs["lint"]) == [
         "uv sync --locked",

@@ -1,7 +1,7 @@
 """The database ceiling: a driver's read rate without HTTP.
 
 ``python -P db_ceiling.py DRIVER CONCURRENCY SECONDS WARMUP IDS``, with DATABASE_URL set, runs
-CONCURRENCY tasks (threads for sqlalchemy), each on a connection of its own, that repeat the
+CONCURRENCY tasks (threads for the sync sqlalchemy), each on a connection of its own, that repeat the
 services' read (`SELECT ... WHERE id = <random seeded id>`) for WARMUP seconds, then counts the
 queries done in the next SECONDS and prints ``{"queries": N, "seconds": S}``.
 """
@@ -109,6 +109,37 @@ async def databases_reads(url: str, tasks: int, window: Callable[[], Window], id
     return sum(counts)
 
 
+async def sqlalchemy_async_reads(
+    url: str, tasks: int, window: Callable[[], Window], ids: int
+) -> int:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    sql = text(f"SELECT {COLUMNS} FROM items WHERE id = :id")
+    engine = create_async_engine(
+        url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        pool_size=tasks,
+        max_overflow=0,
+        isolation_level="AUTOCOMMIT",
+    )
+
+    async def read_on_own_connection(measured: Window) -> int:
+        async with engine.connect() as connection:
+
+            async def read() -> object:
+                result = await connection.execute(sql, {"id": random.randint(1, ids)})
+                return result.first()
+
+            return await repeat_async(read, measured)
+
+    try:
+        measured = window()
+        counts = await asyncio.gather(*(read_on_own_connection(measured) for _ in range(tasks)))
+    finally:
+        await engine.dispose()
+    return sum(counts)
+
+
 def sqlalchemy_reads(url: str, threads: int, window: Callable[[], Window], ids: int) -> int:
     from sqlalchemy import create_engine, text
 
@@ -164,6 +195,7 @@ def main() -> None:
             "asyncpg": asyncpg_reads,
             "psycopg": psycopg_reads,
             "databases": databases_reads,
+            "sqlalchemy_async": sqlalchemy_async_reads,
         }[driver]
         queries = run_async(reads(url, int(concurrency), window, int(ids)))
     print(json.dumps({"queries": queries, "seconds": float(seconds)}))

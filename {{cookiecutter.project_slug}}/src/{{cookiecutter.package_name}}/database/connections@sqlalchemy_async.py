@@ -151,6 +151,30 @@ class SessionLoan:
 class Sessions:
     """The sessions the app's work takes from the engine: for reads, for a write of one
     statement, and for a unit of work; each turns the driver's errors into the service's own."""
+{%- if cookiecutter.connection_strategy == "pgbouncer" %}
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # Behind PgBouncer in transaction mode every session runs in a transaction, a statement
+        # alone too: SQLAlchemy's asyncpg dialect prepares each statement in one exchange and
+        # runs it in the next, and only an open transaction keeps PgBouncer from handing the
+        # second to another server connection, where the statement was never prepared. It costs
+        # two round trips more a statement (BEGIN, and COMMIT or ROLLBACK).
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def connection(self) -> SessionLoan:
+        """A session for reads; its transaction is rolled back as it closes."""
+        return SessionLoan(self, self._sessions)
+
+    def write(self) -> SessionLoan:
+        """A session for one statement that changes data, committed at the end of the block. A
+        COMMIT whose answer was lost is ``CommitOutcomeUnknown``: it may have been saved."""
+        return SessionLoan(self, self._sessions, writes=True, commits=True)
+
+    def transaction(self) -> SessionLoan:
+        """A session in a transaction that commits when the block succeeds, else rolls back. A
+        COMMIT whose answer was lost is ``CommitOutcomeUnknown``: it may have been saved."""
+        return SessionLoan(self, self._sessions, commits=True)
+{%- else %}
 
     def __init__(self, engine: AsyncEngine) -> None:
         # The engine's connections are in autocommit (create_database_engine): a statement alone
@@ -176,6 +200,7 @@ class Sessions:
         """A session in a transaction that commits when the block succeeds, else rolls back. A
         COMMIT whose answer was lost is ``CommitOutcomeUnknown``: it may have been saved."""
         return SessionLoan(self, self._transaction_sessions, commits=True)
+{%- endif %}
 
     async def ping(self) -> None:
         async with self.connection() as session:

@@ -76,9 +76,11 @@ def create_database_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         with_scheme(settings.database_url.get_secret_value(), "postgresql+asyncpg"),
         poolclass=AsyncAdaptedQueuePool,
+{%- if cookiecutter.connection_strategy != "pgbouncer" %}
         # Each statement commits on its own unless a session asks for a transaction (Sessions):
         # set once per connection, not switched at every loan.
         isolation_level="AUTOCOMMIT",
+{%- endif %}
         # Every connection opened is kept (until recycled), up to the maximum; no overflow
         # connections that are opened for one request and closed after it.
         pool_size=settings.db_pool_max_size,
