@@ -139,11 +139,9 @@ class SessionLoan:
         """Close the session after ``error`` (rolling back what it had begun), and raise the
         service's error for it, if it has one."""
         ours = service_error(error, writes)
-        if not isinstance(error, Exception):
-            # A cancelled task: its connection may be halfway through a statement.
-            await self._session.invalidate()
-        else:
-            await self._session.close()
+        # A connection given up on, or whose task was cancelled in the middle of a statement,
+        # SQLAlchemy has invalidated already: closing the session then says nothing to the server.
+        await self._session.close()
         if ours is not None:
             raise ours from error
 
