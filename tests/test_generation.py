@@ -27,7 +27,7 @@ FOREIGN_TO_DRIVER: dict[str, list[str]] = {
         r"\bimport databases\b",
         r"\bdatabases~=",
         r"run_in_threadpool",
-        r"reserved_connection",
+        r"\.reserved_connection\(",
     ],
 }
 POOL_OBJECTS = [

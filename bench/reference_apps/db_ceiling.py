@@ -1,9 +1,9 @@
 """The database ceiling: a driver's read rate without HTTP.
 
 ``python -P db_ceiling.py DRIVER CONCURRENCY SECONDS WARMUP IDS``, with DATABASE_URL set, runs
-CONCURRENCY tasks (threads for the sync sqlalchemy), each on a connection of its own, that repeat the
-services' read (`SELECT ... WHERE id = <random seeded id>`) for WARMUP seconds, then counts the
-queries done in the next SECONDS and prints ``{"queries": N, "seconds": S}``.
+CONCURRENCY tasks (threads for the sync sqlalchemy), each on a connection of its own, that
+repeat the services' read (`SELECT ... WHERE id = <random seeded id>`) for WARMUP seconds, then
+counts the queries done in the next SECONDS and prints ``{"queries": N, "seconds": S}``.
 """
 
 import asyncio

@@ -18,9 +18,10 @@ from .errors import CommitOutcomeUnknown, Conflict, ConnectionLost, DatabaseUnav
 
 # After these, the connection is in a state nobody should wait on: a statement given up on
 # (asyncpg would first wait for the server to confirm a cancel, on a server that may have
-# stopped answering), a task cancelled halfway, or a session asyncpg no longer follows. SQLAlchemy
-# is told it is lost (``treat_as_lost``): it closes it without a word to the server, which rolls
-# back whatever was open on it, and replaces the pool's older connections too.
+# stopped answering), or a session asyncpg no longer follows. SQLAlchemy is told it is lost
+# (``treat_as_lost``): it closes it without a word to the server, which rolls back whatever was
+# open on it{% if cookiecutter.connection_strategy != "per_request" %}, and replaces the pool's older connections too{% endif %}. (A task cancelled in the middle of a
+# statement SQLAlchemy treats so by itself.)
 ABANDONED = (TimeoutError, asyncpg.InternalClientError)
 
 
@@ -57,8 +58,10 @@ def service_error(error: BaseException, writes: bool) -> Exception | None:
     """
     if isinstance(error, DatabaseUnavailable):
         return None
+{%- if cookiecutter.connection_strategy != "per_request" %}
     if isinstance(error, exc.TimeoutError):  # no connection free in the pool in time
         return DatabaseUnavailable("no connection free in time")
+{%- endif %}
     lost = isinstance(error, exc.DBAPIError) and error.connection_invalidated
     cause = asyncpg_error(error)
     if isinstance(cause, asyncpg.InterfaceError):  # a connection that closed under the request
@@ -84,7 +87,7 @@ class Lender(Protocol):
 
 class SessionLoan:
     """``async with database.connection() as session``: a session with its connection taken
-    (from the pool, within DB_POOL_TIMEOUT, or opened), an error in the block turned into the
+    ({% if cookiecutter.connection_strategy == "per_request" %}opened, within DB_CONNECT_TIMEOUT{% else %}from the pool, within DB_POOL_TIMEOUT{% endif %}), an error in the block turned into the
     service's own (``service_error``), committed at the end if it is a transaction's, and closed
     on every path, which gives the connection back. A class rather than a generator-based
     context manager: it wraps every use of the database, and a generator costs several calls
