@@ -1,11 +1,11 @@
 """Connections are given back on every path; waiting is bounded and answered 503."""
 
-{% if cookiecutter.connection_strategy != "per_request" -%}
 import asyncio
-{% endif -%}
 import time
 
 from httpx import AsyncClient
+
+from {{ cookiecutter.package_name }}.database.migrate import upgrade_to_head
 
 from .conftest import APPLICATION_NAME, make_settings, serve
 {%- if cookiecutter.connection_strategy == "per_request" %}
@@ -107,3 +107,16 @@ async def test_statement_timeout_answers_503(database_url: str) -> None:
         assert response.headers["Retry-After"]
         assert waited < 3, waited
         assert (await client.get("/items")).status_code == 200
+
+
+async def test_a_url_with_libpq_parameters_serves_and_migrates(database_url: str) -> None:
+    """DATABASE_URL as libpq and cloud providers write it, with ``sslmode``: the app's driver
+    takes it, and so does the one the migrations run on."""
+    url = f"{database_url}{'&' if '?' in database_url else '?'}sslmode=disable"
+
+    # In a thread of its own: Alembic may run an event loop of its own.
+    await asyncio.to_thread(upgrade_to_head, url)  # connects, finds the database at head
+    async with serve(make_settings(url)) as client:
+        created = await client.post("/items", json={"name": "lamp"})
+        assert created.status_code == 201, created.text
+        assert (await client.get(f"/items/{created.json()['id']}")).status_code == 200
