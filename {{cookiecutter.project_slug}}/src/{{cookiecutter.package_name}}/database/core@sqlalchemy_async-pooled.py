@@ -36,6 +36,7 @@ class Database(Sessions):
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         super().__init__(engine)
+        assert isinstance(engine.pool, AsyncAdaptedQueuePool)  # create_database_engine's
         self._pool = engine.pool
         self._min_size = settings.db_pool_min_size
         self._answered_at = -math.inf  # when a loan last ended with the database's answer
@@ -50,9 +51,7 @@ class Database(Sessions):
     def busy_and_answering(self, since: float) -> bool:
         """Every connection is lent out, and one came back with the database's answer after
         `since` (a time.monotonic()): the requests waiting for a connection are getting one."""
-        pool = self._pool
-        assert isinstance(pool, AsyncAdaptedQueuePool)
-        return pool.checkedout() >= pool.size() and self._answered_at > since
+        return self._pool.checkedout() >= self._pool.size() and self._answered_at > since
 
     async def server_connections(self) -> ServerConnections:
         async with self.connection() as session:
@@ -61,7 +60,6 @@ class Database(Sessions):
 
     def stats(self) -> PoolStats:
         pool = self._pool
-        assert isinstance(pool, AsyncAdaptedQueuePool)
         idle, in_use = pool.checkedin(), pool.checkedout()
         return PoolStats(
             size=idle + in_use,
