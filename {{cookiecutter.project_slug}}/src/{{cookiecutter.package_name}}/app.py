@@ -15,7 +15,9 @@ from .database.core import open_database
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from .database.pool_stats import PoolCollector
 {%- endif %}
+from .observability.error_reports import start_error_reports
 from .observability.metrics import Metrics
+from .observability.tracing import NO_TELEMETRY, Tracing, tracing_configured
 from .serving.draining import TrackRequestsInFlight
 from .settings import DATABASE_CLOSE_TIMEOUT, Settings
 from .web import health, prometheus
@@ -29,6 +31,12 @@ logger = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = Metrics() if settings.metrics_enabled else None
+    tracing = Tracing() if tracing_configured() else None
+    start_error_reports(
+        settings.sentry_dsn.get_secret_value(),
+        settings.sentry_environment,
+        settings.sentry_traces_sample_rate,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, object]]:
@@ -38,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 {%- if cookiecutter.connection_strategy != "per_request" %}
             if metrics is not None:
                 metrics.registry.register(PoolCollector(db.stats, db.pool_wait))
+            if tracing is not None:
+                db.pool_wait.on_wait = tracing.record_pool_wait
 {%- endif %}
             # What start-up made lives as long as the app. Frozen, it is left out of the garbage
             # collector's full passes, which under load would scan all of it again and again,
@@ -48,11 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield {"db": db}
         finally:
             gc.unfreeze()  # for the next app in this process, as in the tests
-            await close_within(opened, DATABASE_CLOSE_TIMEOUT)
+            await close_within(opened, tracing, DATABASE_CLOSE_TIMEOUT)
 
     app = FastAPI(
         title={{ cookiecutter.project_name | tojson }},
         lifespan=lifespan,
+        telemetry=tracing.fastapi_telemetry() if tracing is not None else NO_TELEMETRY,
         # Outermost first: every answer, a 413 or a draining 503 included, has its id and log line.
         middleware=[
             Middleware(RequestObserver, metrics=metrics),
@@ -73,11 +84,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def close_within(opened: AsyncExitStack, seconds: float) -> None:
+async def close_within(opened: AsyncExitStack, tracing: Tracing | None, seconds: float) -> None:
     """Close gracefully, but not for longer than that: a server that stops answering would hold
-    a graceful close for as long as it is gone. Cut short, the connections are dropped."""
+    a graceful close for as long as it is gone. Cut short, the connections are dropped. The
+    spans still queued are sent meanwhile, within the same time, or dropped."""
+    spans_sent = tracing.close() if tracing is not None else None
+    database_closed = False
     try:
         async with asyncio.timeout(seconds):
             await opened.aclose()
+            database_closed = True
+            if spans_sent is not None:
+                await spans_sent
     except TimeoutError:
-        logger.warning("the database did not close within %s s: connections dropped", seconds)
+        if not database_closed:
+            logger.warning("the database did not close within %s s: connections dropped", seconds)
+        else:
+            logger.warning("the spans still queued were not sent within %s s: dropped", seconds)

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     log_format: LogFormat = "text"
     # Serve Prometheus metrics on /metrics.
     metrics_enabled: bool = True
+    # Traces go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set: OpenTelemetry's SDK reads it
+    # and the other OTEL_* variables from the environment itself (observability/tracing.py).
+    # Unhandled errors are reported to Sentry when SENTRY_DSN is set.
+    sentry_dsn: SecretStr = SecretStr("")
+    sentry_environment: str = ""
+    # The share of requests Sentry traces itself (0: none).
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
 
     # Bytes a request body may have; a larger one is answered 413 without being read.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=0)

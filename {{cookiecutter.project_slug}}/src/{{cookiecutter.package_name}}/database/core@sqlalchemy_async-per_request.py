@@ -24,6 +24,9 @@ class Database(Sessions):
 def create_database_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         with_scheme(settings.database_url.get_secret_value(), "postgresql+asyncpg"),
+        # A failed statement's message never shows the values bound to it: it goes to the log
+        # and to Sentry.
+        hide_parameters=True,
         # No pool: a connection is opened when a session needs one and closed when it is done.
         poolclass=NullPool,
         # Each statement commits on its own unless a session asks for a transaction (Sessions).

@@ -14,10 +14,17 @@ POOL_WAIT_BUCKETS = (0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 
 
 class PoolWait(Timings):
-    """Seconds each loan waited for a connection: one per pool, exposed by its PoolCollector."""
+    """Seconds each loan waited for a connection: one per pool, exposed by its PoolCollector,
+    and told to ``on_wait`` too when it is set (tracing: an event on the request's span)."""
 
     def __init__(self) -> None:
         super().__init__(POOL_WAIT_BUCKETS)
+        self.on_wait: Callable[[float], None] | None = None
+
+    def observe(self, seconds: float, *labels: str) -> None:
+        super().observe(seconds, *labels)
+        if self.on_wait is not None:
+            self.on_wait(seconds)
 
 
 class PoolStats(BaseModel):
