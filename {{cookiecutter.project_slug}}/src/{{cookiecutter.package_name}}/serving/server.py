@@ -7,7 +7,8 @@ After SIGTERM, each process that serves requests:
 2. lets uvicorn shut down: stop listening, close idle connections, and wait for the requests in
    flight, as long as DRAIN_TIMEOUT leaves time to close the database and exit;
 3. answers 503 to the requests still waiting for their answer then, and uvicorn cancels them;
-4. closes the database, in the app's lifespan, within `DATABASE_CLOSE_TIMEOUT` seconds;
+4. closes the database, in the app's lifespan, within `DATABASE_CLOSE_TIMEOUT` seconds (and,
+   meanwhile, sends the spans still queued, when traces are exported);
 5. exits with status 0. Should anything still hold the process `EXIT_TIME` seconds before
    DRAIN_TIMEOUT (a thread blocked on a database that stopped answering cannot be cancelled),
    it is cut off then, with status 0 all the same; the time left is for the process to end.
