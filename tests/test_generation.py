@@ -172,28 +172,29 @@ def test_lint_passes(bake, combination, command: tuple[str, ...]) -> None:
     bake(combination).uv_run(*command)
 
 
-# The driver whose bakes run every test of theirs, one bake per strategy; the others leave out
-# what runs no code of theirs:
-# - their tests marked driver_independent (a trace collector or Sentry failing), on any server;
+# The bake that runs every test of its own; the others leave out what runs no code of theirs:
+# - their tests marked driver_independent (a trace collector or Sentry failing, what is loaded
+#   when neither is set), on any server;
 # - against a given server, their slow tests (a fault injected, processes started). Every bake
 #   runs those on the embedded server; what the server changes for a slow test (its scratch
 #   databases, the backends a test terminates, the PgBouncer in front of it) is the tests' own
-#   code, the same for every driver.
+#   code, the same for every driver and strategy. The reference bake is the one with the most
+#   of that code: a PgBouncer started in front of the given server.
 # Running them for all fifteen bakes, twice for the slow ones, would take CI past its time budget
 # on two cores.
-FULL_SUITE_DRIVER = "asyncpg"
+REFERENCE_BAKE = ("asyncpg", "pgbouncer")
 
 
 def selection(combination: dict[str, str], against_a_server: bool) -> str | None:
     """The tests a bake runs (a -m expression; None: all of them). Against TEST_DATABASE_URL,
     never those that freeze or stop a server of their own (the embedded run has done them), nor
     those that run the same code whatever the server."""
-    full_suite = combination["db_driver"] == FULL_SUITE_DRIVER
+    reference = (combination["db_driver"], combination["connection_strategy"]) == REFERENCE_BAKE
     if against_a_server:
-        if full_suite:
+        if reference:
             return "not own_server and not driver_independent"
         return "not own_server and not slow"
-    return None if full_suite else "not driver_independent"
+    return None if reference else "not driver_independent"
 
 
 @pytest.mark.project_suite

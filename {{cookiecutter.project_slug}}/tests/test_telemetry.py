@@ -219,7 +219,7 @@ def test_a_500_alone_is_reported_with_its_ids_and_nothing_of_its_input(
 
 
 # A collector or Sentry that fails is the same code for every driver (the exporter's thread and
-# queue, Sentry's transport): the template's own suite runs these in one driver's bakes.
+# queue, Sentry's transport): the template's own suite runs these in one bake.
 @pytest.mark.driver_independent
 @pytest.mark.parametrize("failing", ["hanging", "refusing"])
 def test_a_collector_or_sentry_that_fails_costs_no_request_and_no_drain_time(
