@@ -6,7 +6,7 @@ import gzip
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,7 +77,7 @@ class Span:
     CLIENT = SpanMessage.SPAN_KIND_CLIENT
 
 
-def values(pairs: Iterator[KeyValue] | Any) -> dict[str, Any]:
+def values(pairs: Iterable[KeyValue]) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for pair in pairs:
         which = pair.value.WhichOneof("value")

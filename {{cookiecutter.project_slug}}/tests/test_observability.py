@@ -14,7 +14,7 @@ from httpx import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import make_settings, serve
-from .postgres import psql, table_locked
+from .postgres import items_table_gone, table_locked
 from .service import service
 from .test_serve import PASSWORD, with_password
 
@@ -163,11 +163,8 @@ def test_json_log_lines_carry_each_request_id_errors_included(
         }
         with table_locked(database_url):
             statuses["r-timeout"] = api.get("/items", headers=with_id("r-timeout"))
-        psql(database_url, "ALTER TABLE items RENAME TO items_away")
-        try:
+        with items_table_gone(database_url):
             statuses["r-broken"] = api.get("/items", headers=with_id("r-broken"))
-        finally:
-            psql(database_url, "ALTER TABLE items_away RENAME TO items")
         metrics = api.get("/metrics").text
     lines = json_lines(running.log())
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .postgres import psql
+from .postgres import items_table_gone
 from .receivers import Receiver, Span, sentry_events, silent_endpoint, spans_received
 from .service import service
 from .test_observability import json_lines
@@ -47,13 +47,10 @@ def sentry_dsn(receiver: Receiver) -> str:
 
 def broken_write(api: httpx.Client, database_url: str) -> httpx.Response:
     """A write that fails as a bug would, with a table gone: a 500."""
-    psql(database_url, "ALTER TABLE items RENAME TO items_away")
-    try:
+    with items_table_gone(database_url):
         return api.post(
             "/items", json={"name": SECRET_OF_A_FAILURE}, headers={"X-Request-ID": "r-broken"}
         )
-    finally:
-        psql(database_url, "ALTER TABLE items_away RENAME TO items")
 
 
 @dataclass

@@ -11,7 +11,7 @@ through a bounded queue: a Sentry that is down costs reports, never a request.
 from typing import TYPE_CHECKING
 
 from .logs import request_id
-from .tracing import tracing_configured
+from .tracing import current_ids, tracing_configured
 
 if TYPE_CHECKING:
     from sentry_sdk.types import Event, Hint
@@ -44,10 +44,6 @@ def with_ids(event: "Event", hint: "Hint") -> "Event":
     """Tags a report with the request's id and, when traces are exported, the trace's."""
     tags = event.setdefault("tags", {})
     tags["request_id"] = request_id.get()
-    if tracing_configured():
-        from opentelemetry.trace import get_current_span
-
-        context = get_current_span().get_span_context()
-        if context.is_valid:
-            tags["trace_id"] = format(context.trace_id, "032x")
+    if tracing_configured() and (ids := current_ids()) is not None:
+        tags["trace_id"] = ids[0]
     return event

@@ -117,18 +117,23 @@ def instrument_the_driver(provider: object) -> None:
 {%- endif %}
 
 
+def current_ids() -> tuple[str, str] | None:
+    """The ids of the trace and span in effect, in hex as collectors show them; None outside a
+    span."""
+    from opentelemetry.trace import get_current_span
+
+    context = get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return format(context.trace_id, "032x"), format(context.span_id, "016x")
+
+
 def trace_ids_filter() -> Callable[[logging.LogRecord], bool]:
     """For logging's configuration: stamps each record with the ids of the trace and span it was
     made in ("-" outside any), so that a log line can be found from a trace and back."""
-    from opentelemetry.trace import get_current_span
 
     def stamp(record: logging.LogRecord) -> bool:
-        context = get_current_span().get_span_context()
-        if context.is_valid:
-            record.trace_id = format(context.trace_id, "032x")
-            record.span_id = format(context.span_id, "016x")
-        else:
-            record.trace_id = record.span_id = "-"
+        record.trace_id, record.span_id = current_ids() or ("-", "-")
         return True
 
     return stamp
