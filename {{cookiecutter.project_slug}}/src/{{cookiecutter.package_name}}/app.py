@@ -15,6 +15,7 @@ from .database.core import open_database
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from .database.pool_stats import PoolCollector
 {%- endif %}
+from .database.replica import ReplicaCollector, open_replica
 from .observability.error_reports import start_error_reports
 from .observability.metrics import Metrics
 from .observability.tracing import NO_TELEMETRY, Tracing, tracing_configured
@@ -43,6 +44,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         opened = AsyncExitStack()
         db = await opened.enter_async_context(open_database(settings))
         try:
+            replica = (
+                await opened.enter_async_context(open_replica(settings, db))
+                if settings.database_replica_url.get_secret_value()
+                else None
+            )
+            if metrics is not None and replica is not None:
+                metrics.registry.register(ReplicaCollector(replica))
 {%- if cookiecutter.connection_strategy != "per_request" %}
             if metrics is not None:
                 metrics.registry.register(PoolCollector(db.stats, db.pool_wait))
@@ -55,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # (docs/production.md). Collected first, so that no garbage is kept for good.
             gc.collect()
             gc.freeze()
-            yield {"db": db}
+            yield {"db": db, "replica": replica}
         finally:
             gc.unfreeze()  # for the next app in this process, as in the tests
             await close_within(opened, tracing, DATABASE_CLOSE_TIMEOUT)

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     # Seconds to open a connection, and seconds a statement may run before the server cancels it.
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout: float = Field(default=30.0, gt=0)
+    # A streaming replica of DATABASE_URL's server for one-statement reads; empty: none.
+    database_replica_url: SecretStr = SecretStr("")
+    # Seconds of replay lag beyond which reads go to the primary.
+    db_replica_max_lag: float = Field(default=5.0, gt=0)
+{%- if cookiecutter.connection_strategy != "per_request" %}
+    # The replica's pool, per process. No connection is opened ahead by default: the service
+    # starts, and reads go to the primary, while the replica is down.
+    db_replica_pool_min_size: int = Field(default=0, ge=0)
+    db_replica_pool_max_size: int = Field(default=10, ge=1)
+{%- endif %}
 {%- if cookiecutter.connection_strategy == "pgbouncer" and cookiecutter.db_driver in ["asyncpg", "databases"] %}
     # Statements asyncpg keeps prepared on the server, per connection. PgBouncer before 1.21
     # cannot pass prepared statements on in transaction mode: 0 (unnamed statements, parsed each
@@ -81,6 +91,18 @@ class Settings(BaseSettings):
     def url_to_migrate(self) -> str:
         return (
             self.migration_database_url.get_secret_value() or self.database_url.get_secret_value()
+        )
+
+    def for_replica(self) -> Self:
+        """These settings with the replica as the database{% if cookiecutter.connection_strategy != "per_request" %}, and its pool's sizes{% endif %}."""
+        return self.model_copy(
+            update={
+                "database_url": self.database_replica_url,
+{%- if cookiecutter.connection_strategy != "per_request" %}
+                "db_pool_min_size": self.db_replica_pool_min_size,
+                "db_pool_max_size": self.db_replica_pool_max_size,
+{%- endif %}
+            }
         )
 
     @model_validator(mode="after")

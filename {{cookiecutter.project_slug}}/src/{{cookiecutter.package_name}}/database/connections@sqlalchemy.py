@@ -175,3 +175,8 @@ class Sessions:
     def _select_one(self) -> None:  # for a probe, in a worker thread
         with self.connection() as session:
             session.execute(text("SELECT 1"))
+
+    def read_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns, in this (worker) thread."""
+        with self.connection() as session:
+            return tuple(session.execute(text(query)).one())

@@ -6,7 +6,7 @@ on the client side (``command_timeout``), and its errors arrive wrapped in SQLAl
 
 import time
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy import exc, text
@@ -206,6 +206,11 @@ class Sessions:
     async def ping(self) -> None:
         async with self.connection() as session:
             await session.execute(text("SELECT 1"))
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as session:
+            return tuple((await session.execute(text(query))).one())
 
     def lent(self, waited: float) -> None:
         pass

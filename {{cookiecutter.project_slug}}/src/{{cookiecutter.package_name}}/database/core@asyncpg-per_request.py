@@ -4,7 +4,7 @@ when the request is done, whatever happened."""
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -60,6 +60,13 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.fetchval("SELECT 1")
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as connection:
+            row = await connection.fetchrow(query)
+        assert row is not None
+        return tuple(row)
 
 
 @asynccontextmanager

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -65,6 +65,13 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.fetchval("SELECT 1")
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as connection:
+            row = await connection.fetchrow(query)
+        assert row is not None
+        return tuple(row)
 
     def busy_and_answering(self, since: float) -> bool:
         """Every connection is lent out, and one came back with the database's answer after

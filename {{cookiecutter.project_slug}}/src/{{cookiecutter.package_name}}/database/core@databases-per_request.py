@@ -8,6 +8,7 @@ one connection and lives only as long as the request.
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import databases
 from databases.core import Connection
@@ -86,6 +87,13 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.fetch_val("SELECT 1")
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as connection:
+            row = await connection.fetch_one(query)
+        assert row is not None
+        return tuple(row._mapping.values())
 
 
 @asynccontextmanager

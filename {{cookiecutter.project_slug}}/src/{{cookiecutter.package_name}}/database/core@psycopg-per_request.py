@@ -5,6 +5,7 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -64,6 +65,13 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.execute("SELECT 1")
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as connection:
+            row = await (await connection.execute(query)).fetchone()
+        assert row is not None
+        return tuple(row)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -64,6 +65,13 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as connection:
             await connection.execute("SELECT 1")
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.connection() as connection:
+            row = await (await connection.execute(query)).fetchone()
+        assert row is not None
+        return tuple(row)
 
     def busy_and_answering(self, since: float) -> bool:
         """Every connection is lent out, and one came back with the database's answer after

@@ -3,8 +3,9 @@ and closes it when the request is done, whatever happened."""
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, create_engine
@@ -16,13 +17,24 @@ from .urls import hide_password, with_scheme
 
 logger = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class Database(Sessions):
     """The engine, with the request-sized operations the app needs (Sessions). Sessions do
     blocking I/O, so they run in worker threads."""
 
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Blocking work with sessions (a repository's method) in a worker thread."""
+        return await run_in_threadpool(work, *args, **kwargs)
+
     async def ping(self) -> None:
         await run_in_threadpool(self._select_one)
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        return await run_in_threadpool(self.read_row, query)
 
 
 def create_database_engine(settings: Settings) -> Engine:

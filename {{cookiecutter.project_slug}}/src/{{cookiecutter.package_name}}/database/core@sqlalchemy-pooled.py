@@ -10,8 +10,9 @@ request at a time as an ORM session."""
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import ExitStack, asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +27,9 @@ from .pool_stats import PoolStats, PoolWait
 from .urls import hide_password, with_scheme
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Seconds after which a pooled connection is replaced, before a firewall or proxy drops it.
 RECYCLE_SECONDS = 1800
@@ -65,9 +69,24 @@ class Database(Sessions):
         finally:
             self._free_connections.release()
 
+    async def run(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Blocking work with sessions (a repository's method) in a worker thread, once one of
+        the pool's connections is reserved for it."""
+        async with self.reserved_connection():
+            return await run_in_threadpool(work, *args, **kwargs)
+
     async def ping(self) -> None:
         async with self.reserved_connection():
             await run_in_threadpool(self._select_one)
+
+    async def fetch_row(self, query: str) -> tuple[Any, ...]:
+        """The one row a query without parameters returns (the replica's checks)."""
+        async with self.reserved_connection():
+            return await self.fetch_row_reserved(query)
+
+    async def fetch_row_reserved(self, query: str) -> tuple[Any, ...]:
+        """``fetch_row`` on the connection the caller has reserved already (an endpoint's)."""
+        return await run_in_threadpool(self.read_row, query)
 
     def busy_and_answering(self, since: float) -> bool:
         """Every connection is lent out, and one came back with the database's answer after

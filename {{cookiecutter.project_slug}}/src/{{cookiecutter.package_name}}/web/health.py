@@ -7,7 +7,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel
 
 from ..database.dependencies import Db
@@ -15,6 +15,7 @@ from ..database.errors import DatabaseUnavailable
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from ..database.pool_stats import PoolStats
 {%- endif %}
+from ..database.replica import Replica, ReplicaHealth, ReplicaStatus
 from ..serving import draining
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -29,12 +30,14 @@ _checks_left_running: set[asyncio.Task[None]] = set()
 
 class Status(BaseModel):
     status: str
-{%- if cookiecutter.connection_strategy != "per_request" %}
 
 
 class Readiness(Status):
+{%- if cookiecutter.connection_strategy != "per_request" %}
     pool: PoolStats
 {%- endif %}
+    # Reads go to the primary while the replica is not "ok": the service stays ready.
+    replica: ReplicaHealth
 
 
 @router.get("")
@@ -46,19 +49,17 @@ async def alive() -> Status:
 @router.get(
     "/ready",
     responses={503: {"description": "The database does not answer, or the service is draining"}},
-{%- if cookiecutter.connection_strategy != "per_request" %}
     response_model_exclude_none=True,  # a figure the driver does not tell is left out
-{%- endif %}
 )
 {%- if cookiecutter.connection_strategy == "per_request" %}
-async def ready(db: Db) -> Status:
+async def ready(db: Db, request: Request) -> Readiness:
     """The database accepts a new connection and answers a query within READINESS_TIMEOUT."""
     refuse_while_draining()
     if not await ended_in_time(db.ping()):
         raise DatabaseUnavailable("no answer to the readiness check in time")
-    return Status(status="ok")
+    return Readiness(status="ok", replica=replica_health(request))
 {%- else %}
-async def ready(db: Db) -> Readiness:
+async def ready(db: Db, request: Request) -> Readiness:
     """The database answers a query within READINESS_TIMEOUT; the pool's figures come along.
 
     With every connection lent out, the check may wait for one in vain: the service stays ready
@@ -69,8 +70,13 @@ async def ready(db: Db) -> Readiness:
     asked = time.monotonic()
     if not await ended_in_time(db.ping()) and not db.busy_and_answering(since=asked):
         raise DatabaseUnavailable("no answer to the readiness check in time")
-    return Readiness(status="ok", pool=db.stats())
+    return Readiness(status="ok", pool=db.stats(), replica=replica_health(request))
 {%- endif %}
+
+
+def replica_health(request: Request) -> ReplicaHealth:
+    replica: Replica | None = request.state.replica
+    return ReplicaHealth(status=ReplicaStatus.DISABLED) if replica is None else replica.health()
 
 
 async def ended_in_time(check: Coroutine[Any, Any, None]) -> bool:
