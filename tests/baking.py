@@ -124,3 +124,28 @@ def rendered_hook(name: str, **answers: str) -> ModuleType:
     module = ModuleType(name.removesuffix(".py"))
     exec(compile(source.render(cookiecutter=context | answers), name, "exec"), module.__dict__)
     return module
+
+
+# The bake that runs every test of its own; the others leave out what runs no code of theirs:
+# - their tests marked driver_independent (a trace collector or Sentry failing, what is loaded
+#   when neither is set, how a read is routed to a replica), on any server;
+# - against a given server, their slow tests (a fault injected, processes started). Every bake
+#   runs those on the embedded server; what the server changes for a slow test (its scratch
+#   databases, the backends a test terminates, the PgBouncer in front of it) is the tests' own
+#   code, the same for every driver and strategy. The reference bake is the one with the most
+#   of that code: a PgBouncer started in front of the given server.
+# Running them for all fifteen bakes, twice for the slow ones, would take CI past its time budget
+# on two cores.
+REFERENCE_BAKE = ("asyncpg", "pgbouncer")
+
+# Against a given server (CI's second pass, selected by `pytest_collection_modifyitems` in
+# conftest.py), one bake per driver, every strategy among them: what a given server changes is
+# the URL each driver connects with and the tests' own code, and every bake has run all its
+# tests on the embedded server before. All fifteen a second time took CI past its time budget.
+SERVER_PASS_BAKES = {
+    REFERENCE_BAKE,
+    ("psycopg", "pool"),
+    ("databases", "per_request"),
+    ("sqlalchemy", "per_request"),
+    ("sqlalchemy_async", "pool"),
+}

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from .baking import TEMPLATE, checked_context, combination_id, combinations, run
+from .baking import (
+    SERVER_PASS_BAKES,
+    TEMPLATE,
+    checked_context,
+    combination_id,
+    combinations,
+    run,
+)
 from .containers import remove_storage, storage_root
 
 
@@ -73,6 +80,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 for context in combinations()
             ],
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against a given server (TEST_DATABASE_URL), the projects' suites run for the bakes of
+    SERVER_PASS_BAKES only (baking.py says why); the others are deselected, and counted so."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return
+    left_out = [item for item in items if not in_the_server_pass(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if in_the_server_pass(item)]
+
+
+def in_the_server_pass(item: pytest.Item) -> bool:
+    if getattr(item, "originalname", None) != "test_the_projects_own_suite_passes":
+        return True
+    combination = item.callspec.params["combination"]  # type: ignore[attr-defined]
+    return (combination["db_driver"], combination["connection_strategy"]) in SERVER_PASS_BAKES
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

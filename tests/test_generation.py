@@ -10,6 +10,7 @@ import pytest
 from .baking import (
     LINT_COMMANDS,
     PROJECT_TEMPLATE,
+    REFERENCE_BAKE,
     TEMPLATE_KEYS,
     combinations,
     pgbouncer_binary,
@@ -170,19 +171,6 @@ def test_project_metadata(bake, combination) -> None:
 @pytest.mark.parametrize("command", LINT_COMMANDS, ids=" ".join)
 def test_lint_passes(bake, combination, command: tuple[str, ...]) -> None:
     bake(combination).uv_run(*command)
-
-
-# The bake that runs every test of its own; the others leave out what runs no code of theirs:
-# - their tests marked driver_independent (a trace collector or Sentry failing, what is loaded
-#   when neither is set), on any server;
-# - against a given server, their slow tests (a fault injected, processes started). Every bake
-#   runs those on the embedded server; what the server changes for a slow test (its scratch
-#   databases, the backends a test terminates, the PgBouncer in front of it) is the tests' own
-#   code, the same for every driver and strategy. The reference bake is the one with the most
-#   of that code: a PgBouncer started in front of the given server.
-# Running them for all fifteen bakes, twice for the slow ones, would take CI past its time budget
-# on two cores.
-REFERENCE_BAKE = ("asyncpg", "pgbouncer")
 
 
 def selection(combination: dict[str, str], against_a_server: bool) -> str | None:

@@ -23,16 +23,10 @@ from {{ cookiecutter.package_name }}.items.repository import ItemRepository
 from {{ cookiecutter.package_name }}.items.schemas import ItemCreate
 
 {% if cookiecutter.connection_strategy == "pgbouncer" -%}
-from .conftest import (
-    EMPTY_EVERY_TABLE,
-    STATEMENT_TIMEOUT,
-    make_settings,
-    migrated_database,
-    serve,
-)
+from .conftest import EMPTY_EVERY_TABLE, STATEMENT_TIMEOUT, make_settings, serve
 from .pgbouncer import pgbouncer_in_front_of
 {%- else -%}
-from .conftest import EMPTY_EVERY_TABLE, make_settings, migrated_database, serve
+from .conftest import EMPTY_EVERY_TABLE, make_settings, serve
 {%- endif %}
 from .postgres import (
     Standby,
@@ -49,6 +43,8 @@ from .postgres import (
 # Seconds of lag past which the tests' apps stop reading from the replica: short, so that a
 # paused replica goes past it within a test, long enough for a busy machine's checks.
 MAX_LAG = 2.0
+# Seconds between the apps' checks of the replica: often, so that the tests need not wait.
+CHECK_INTERVAL = 0.1
 
 
 @dataclass(frozen=True)
@@ -61,19 +57,16 @@ class Replicated:
 
 
 @contextmanager
-def replicated_database(server: PostgresServer) -> Iterator[Replicated]:
-    """A migrated database on the server, and a streaming replica of the server.
-{%- if cookiecutter.connection_strategy == "pgbouncer" %} The app
-    reaches each through a PgBouncer of its own, as it would in production.
-{%- endif %}"""
+def replica_of(server: PostgresServer, primary: str) -> Iterator[Replicated]:
+    """A streaming replica of the server, and the primary's database (DATABASE_URL, migrated)
+    on both.{% if cookiecutter.connection_strategy == "pgbouncer" %} The app reaches the replica through a PgBouncer of its own, as it does the
+    primary.{% endif %}"""
+    name = database_of(primary)
 {%- if cookiecutter.connection_strategy == "pgbouncer" %}
     with (
-        pgbouncer_in_front_of(server.get_uri(), STATEMENT_TIMEOUT) as bouncer,
-        migrated_database(server.get_uri(), bouncer) as primary,
         streaming_replica(server) as standby,
         pgbouncer_in_front_of(standby.url(), STATEMENT_TIMEOUT) as replica_bouncer,
     ):
-        name = database_of(primary)
         yield Replicated(
             primary,
             replica_bouncer.url_for(standby.url(name)),
@@ -82,22 +75,21 @@ def replicated_database(server: PostgresServer) -> Iterator[Replicated]:
             standby,
         )
 {%- else %}
-    with migrated_database(server.get_uri()) as primary, streaming_replica(server) as standby:
-        name = database_of(primary)
+    with streaming_replica(server) as standby:
         yield Replicated(primary, standby.url(name), primary, standby.url(name), standby)
 {%- endif %}
 
 
 @pytest.fixture(scope="module")
-def replicated(own_server: PostgresServer) -> Iterator[Replicated]:
-    with replicated_database(own_server) as databases:
+def replicated(own_server: PostgresServer, own_database_url: str) -> Iterator[Replicated]:
+    with replica_of(own_server, own_database_url) as databases:
         yield databases
 
 
 @pytest.fixture
-def promotable(own_server: PostgresServer) -> Iterator[Replicated]:
-    """A replica of its own: once promoted, it can never follow the primary again."""
-    with replicated_database(own_server) as databases:
+def promotable(own_server: PostgresServer, own_database_url: str) -> Iterator[Replicated]:
+    """A second replica: once promoted, it can never follow the primary again."""
+    with replica_of(own_server, own_database_url) as databases:
         yield databases
 
 
@@ -109,6 +101,7 @@ async def app_reading_from(
         databases.primary,
         database_replica_url=databases.replica,
         db_replica_max_lag=MAX_LAG,
+        db_replica_check_interval=CHECK_INTERVAL,
         **overrides,
     )
     psql(databases.primary_direct, EMPTY_EVERY_TABLE)
@@ -226,6 +219,7 @@ async def test_a_batch_tells_where_to_read_after_it(replicated: Replicated) -> N
             ]
 
 
+@pytest.mark.driver_independent  # database/replica.py and the dependency only
 async def test_a_position_ahead_of_the_primary_is_clamped_to_it(replicated: Replicated) -> None:
     async with app_reading_from(replicated) as client:
         await create(client, "before")
@@ -242,6 +236,7 @@ async def test_a_position_ahead_of_the_primary_is_clamped_to_it(replicated: Repl
             assert names(await client.get("/items", headers=ahead)) == ["after", "before"]
 
 
+@pytest.mark.driver_independent  # database/replica.py and the dependency only
 async def test_a_position_that_is_not_one_is_answered_400(replicated: Replicated) -> None:
     async with app_reading_from(replicated) as client:
         for wrong in ["yesterday", "0/", "1/2/3", "G/0", "123456789/0"]:
@@ -281,10 +276,10 @@ async def test_a_replica_that_is_down_turns_no_read_into_an_error_and_is_read_ag
         try:
             # Reads before the check has seen it down fail over the replica's broken
             # connections; none of them may be an error.
-            for _ in range(30):
+            for _ in range(20):
                 response = await client.get(item)
                 assert response.status_code == 200, response.text
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.02)
             await replica_status_is(client, ReplicaStatus.DOWN)
             assert names(await client.get("/items")) == ["survivor"]
             assert "db_replica_up 0.0" in (await client.get("/metrics")).text

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     database_replica_url: SecretStr = SecretStr("")
     # Seconds of replay lag beyond which reads go to the primary.
     db_replica_max_lag: float = Field(default=5.0, gt=0)
+    # Seconds between the checks of the replica's replay position (and state).
+    db_replica_check_interval: float = Field(default=1.0, gt=0)
 {%- if cookiecutter.connection_strategy != "per_request" %}
     # The replica's pool, per process. No connection is opened ahead by default: the service
     # starts, and reads go to the primary, while the replica is down.

@@ -2,10 +2,10 @@
 
 A read of one statement goes to the replica when the replica is healthy and, if the client sent
 ``X-Read-After`` (the primary's WAL position after one of its writes), has replayed that
-position; else to the primary. A check about once a second reads how far the replica has
-replayed, against the primary's position: a replica that is down, promoted or more than
-DB_REPLICA_MAX_LAG seconds behind is not read from until a check finds it healthy again.
-Writes, units of work and everything in a transaction use the primary only.
+position; else to the primary. A check every DB_REPLICA_CHECK_INTERVAL (a second) reads how far
+the replica has replayed, against the primary's position: a replica that is down, promoted or
+more than DB_REPLICA_MAX_LAG seconds behind is not read from until a check finds it healthy
+again. Writes, units of work and everything in a transaction use the primary only.
 """
 
 import asyncio
@@ -31,8 +31,7 @@ logger = logging.getLogger(__name__)
 # The header a write's answer carries, and a read may send back.
 READ_AFTER = "X-Read-After"
 
-# Seconds between checks, and the most one may take (each of its two queries).
-CHECK_EVERY = 1.0
+# Seconds the check's queries may take, each.
 CHECK_TIMEOUT = 0.5
 
 FetchRow = Callable[[str], Awaitable[tuple[Any, ...]]]
@@ -81,10 +80,13 @@ def format_lsn(position: int) -> str:
 class Replica:
     """Where each read goes, and the checks that decide it."""
 
-    def __init__(self, primary: Database, replica: Database, max_lag: float) -> None:
+    def __init__(
+        self, primary: Database, replica: Database, *, max_lag: float, check_every: float
+    ) -> None:
         self.primary = primary
         self.replica = replica
         self._max_lag = max_lag
+        self._check_every = check_every
         self.status = ReplicaStatus.DOWN  # until a check finds it well
         self._checked = False
         self.lag_seconds: float | None = None
@@ -94,7 +96,7 @@ class Replica:
         # The primary's positions at the last checks, (time.monotonic(), position), oldest first:
         # the replica is as fresh as the newest of them it has replayed.
         self._history: deque[tuple[float, int]] = deque()
-        self._history_span = max_lag + 2 * CHECK_EVERY
+        self._history_span = max_lag + 2 * check_every
         # A check wanted now, and the reads waiting for it (see database_for).
         self._check_wanted = asyncio.Event()
         self._next_check: asyncio.Future[None] | None = None
@@ -164,7 +166,8 @@ class Replica:
                 await asyncio.shield(self._next_check)
 
     async def watch(self) -> None:
-        """Check now, then about once a second, or sooner when a read asks, until cancelled."""
+        """Check now, then every DB_REPLICA_CHECK_INTERVAL, or sooner when a read asks, until
+        cancelled."""
         while True:
             waiting, self._next_check = self._next_check, None
             self._check_wanted.clear()
@@ -174,7 +177,7 @@ class Replica:
                 if waiting is not None and not waiting.done():
                     waiting.set_result(None)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CHECK_EVERY):
+                async with asyncio.timeout(self._check_every):
                     await self._check_wanted.wait()
 
     async def check(self) -> None:
@@ -219,7 +222,7 @@ class Replica:
             if position <= self._replayed:
                 return now - when
         oldest = now - self._history[0][0] if self._history else 0.0
-        if oldest >= self._history_span - CHECK_EVERY:
+        if oldest >= self._history_span - self._check_every:
             return oldest
         return max(oldest, float(since_replay or 0.0))
 
@@ -241,7 +244,12 @@ async def open_replica(settings: Settings, primary: Database) -> AsyncIterator[R
     """The replica's connections (a pool of its own, sized by DB_REPLICA_POOL_*, or one per
     read), and its checks, for the app's life."""
     async with open_database(settings.for_replica()) as replica_database:
-        replica = Replica(primary, replica_database, settings.db_replica_max_lag)
+        replica = Replica(
+            primary,
+            replica_database,
+            max_lag=settings.db_replica_max_lag,
+            check_every=settings.db_replica_check_interval,
+        )
         await replica.check()  # so that the first reads can use it
         watching = asyncio.create_task(replica.watch(), name="replica checks")
         try:
