@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
+from .instructions import POOL_SIZE as INSTRUCTIONS_POOL_SIZE
 from .instructions import REQUESTS, Count, count, failures, over_the_guard, valgrind_binary
 from .instructions import markdown as instructions_markdown
 from .load import wrk_binary
@@ -83,9 +84,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--replica",
         action="store_true",
-        help="with --instructions: serve each variant with DATABASE_REPLICA_URL set, on a "
-        "streaming replica of the embedded server (its reads go there; pool and per_request "
-        "variants)",
+        help="also serve each pool and per_request variant reading from a streaming replica "
+        "of the embedded server (DATABASE_REPLICA_URL), beside the variant without one",
     )
     parser.add_argument(
         "--smoke",
@@ -98,8 +98,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration, args.warmup, args.rounds = 1, 0, 1
     if args.guard is not None and not args.instructions:
         parser.error("--guard goes with --instructions")
-    if args.replica and not args.instructions:
-        parser.error("--replica goes with --instructions")
     if args.connections is None:
         args.connections = CLIENTS_PER_CONNECTION * args.pool_size
     if min(args.duration, args.rounds, args.pool_size, args.connections) < 1 or args.warmup < 0:
@@ -133,8 +131,6 @@ def count_instructions(args: argparse.Namespace) -> int:
     if not valgrind_binary():
         raise SystemExit("--instructions needs callgrind: apt-get install valgrind")
     variants = runnable(chosen_variants(args.variants))
-    if args.replica and any(variant.strategy == "pgbouncer" for variant in variants):
-        raise SystemExit("--replica counts the pool and per_request variants only")
     with (
         tempfile.TemporaryDirectory(prefix="bench-work-") as work,
         server_from_environment() as server,
@@ -142,19 +138,23 @@ def count_instructions(args: argparse.Namespace) -> int:
     ):
         work_dir = Path(work)
         say(f"PostgreSQL {server.version()}; variants: {', '.join(v.id for v in variants)}")
-        with prepared_targets(variants, server, work_dir) as prepared:
-            # Counts need no A/A control: the same code gives the same count.
+        with prepared_targets(
+            variants, server, work_dir, replica=replica, pool_size=INSTRUCTIONS_POOL_SIZE
+        ) as prepared:
+            # Counts need no A/A control: the same code gives the same count. The settings'
+            # twins are counted for the replica only: the others' costs are in wall time.
             targets = [
                 t
                 for t in prepared
-                if t.kind in (Kind.VARIANT, Kind.HAND_WRITTEN) and t.control_of is None
+                if (t.kind in (Kind.VARIANT, Kind.HAND_WRITTEN) or t.id.endswith("+replica"))
+                and t.control_of is None
             ]
             logs = work_dir / "logs"
             logs.mkdir()
 
             def counted(target: Target) -> Count:
                 started = time.monotonic()
-                result = count(target, server=server, logs=logs, replica=replica)
+                result = count(target, server=server, logs=logs)
                 figures = (
                     result.failure
                     or f"{result.reads:,.0f} per read, {result.writes:,.0f} per write, "
@@ -204,11 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="bench-work-") as work,
         server_from_environment() as server,
+        streaming_replica(server) if args.replica else nullcontext() as replica,
     ):
         work_dir = Path(work)
         say(f"PostgreSQL {server.version()}; variants: {', '.join(v.id for v in variants)}")
         with prepared_targets(
-            variants, server, work_dir, observability=args.observability
+            variants,
+            server,
+            work_dir,
+            observability=args.observability,
+            replica=replica,
+            pool_size=args.pool_size,
         ) as targets:
             measurements = measure_rounds(
                 targets,

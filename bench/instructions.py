@@ -18,7 +18,7 @@ from typing import IO, Any
 from tests.baking import clean_env
 
 from .pgbouncer import pgbouncer
-from .postgres import Server, database_name
+from .postgres import Server
 from .serving import tail
 from .targets import REFERENCE_APPS, Kind, Target
 from .variants import PACKAGE
@@ -60,14 +60,7 @@ def valgrind_binary() -> str | None:
     return shutil.which("valgrind") if shutil.which("callgrind_control") else None
 
 
-def count(
-    target: Target,
-    *,
-    server: Server,
-    logs: Path,
-    requests: int = REQUESTS,
-    replica: Server | None = None,
-) -> Count:
+def count(target: Target, *, server: Server, logs: Path, requests: int = REQUESTS) -> Count:
     """Never raises for a target that cannot be counted: the failure is recorded, with the
     end of its log."""
     log = logs / f"{target.id}.callgrind.log"
@@ -78,33 +71,21 @@ def count(
                 database_url = stack.enter_context(
                     pgbouncer(server, database_url, log.with_suffix(".pgbouncer.log"))
                 )
-            replica_url = (
-                replica.database_url(database_name(database_url))
-                if replica is not None and target.kind is Kind.VARIANT
-                else ""
-            )
-            per_request = _counted(
-                target, database_url, replica_url, logs / target.id, log, requests
-            )
+            per_request = _counted(target, database_url, logs / target.id, log, requests)
         return Count(target.id, **per_request)
     except (CountFailed, OSError, subprocess.SubprocessError) as error:
         return Count(target.id, failure=f"{target.id}: {error}\n{tail(log, lines=15)}")
 
 
 def _counted(
-    target: Target,
-    database_url: str,
-    replica_url: str,
-    out_dir: Path,
-    log: Path,
-    requests: int,
+    target: Target, database_url: str, out_dir: Path, log: Path, requests: int
 ) -> dict[str, float]:
     shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True)
     out_file = out_dir / "callgrind.out"
     app = (
         ["--factory", f"{PACKAGE}.app:create_app"]
-        if target.kind is Kind.VARIANT
+        if target.is_variant
         else ["--script", str(REFERENCE_APPS / f"{target.driver}.py")]
     )
     command = [
@@ -121,13 +102,11 @@ def _counted(
     ]
     env = clean_env(
         DATABASE_URL=database_url,
-        DATABASE_REPLICA_URL=replica_url,
-        DB_REPLICA_POOL_MIN_SIZE=str(POOL_SIZE),
-        DB_REPLICA_POOL_MAX_SIZE=str(POOL_SIZE),
         DB_POOL_MIN_SIZE=str(POOL_SIZE),
         DB_POOL_MAX_SIZE=str(POOL_SIZE),
         LOG_LEVEL="warning",
         PYTHONHASHSEED="0",  # the same hashes, the same instructions, run after run
+        **dict(target.env),
     )
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -256,7 +235,12 @@ def over_the_guard(targets: list[Target], counts: dict[str, Count], limit: float
     problems = []
     for target in targets:
         reference = hand_written_of(target, targets, counts)
-        if target.strategy != "pool" or reference is None or counts[target.id].failure:
+        if (
+            target.kind is not Kind.VARIANT  # a twin served with other settings: not guarded
+            or target.strategy != "pool"
+            or reference is None
+            or counts[target.id].failure
+        ):
             continue
         for kind in KINDS:
             times = ratio(getattr(counts[target.id], kind), getattr(reference, kind))

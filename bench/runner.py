@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from .measure import Measurement, Settings, measure
-from .postgres import Server, scratch_database, seed_items
+from .postgres import Server, database_name, scratch_database, seed_items
 from .targets import (
     Kind,
     Target,
@@ -15,6 +15,7 @@ from .targets import (
     driver_references,
     http_ceiling,
     observability_twins,
+    replica_twin,
     variant_target,
 )
 from .variants import Bake, Variant, bake
@@ -26,11 +27,18 @@ def say(message: str) -> None:
 
 @contextmanager
 def prepared_targets(
-    variants: list[Variant], server: Server, work_dir: Path, *, observability: bool = False
+    variants: list[Variant],
+    server: Server,
+    work_dir: Path,
+    *,
+    observability: bool = False,
+    replica: Server | None = None,
+    pool_size: int = 10,
 ) -> Iterator[list[Target]]:
     """Bake and sync every variant, give each (and each driver's references) a migrated and
-    seeded database of its own; the databases are dropped after the block. In measuring order:
-    the HTTP ceiling, then per driver its DB ceiling, its hand-written app and its variants,
+    seeded database of its own; the databases are dropped after the block. With a replica of
+    the server, each variant (but behind PgBouncer) has a twin that reads from it. In measuring
+    order: the HTTP ceiling, then per driver its DB ceiling, its hand-written app and its variants,
     then the A/A control: the first hand-written app again."""
     started = time.monotonic()
     bakes = [bake(variant, work_dir) for variant in variants]
@@ -57,6 +65,10 @@ def prepared_targets(
                     driver_bake, new_database(driver_bake, driver_bake.variant.id)
                 )
                 targets += [variant, *(observability_twins(variant) if observability else [])]
+                if replica is not None and variant.strategy != "pgbouncer":
+                    assert variant.database_url
+                    replica_url = replica.database_url(database_name(variant.database_url))
+                    targets.append(replica_twin(variant, replica_url, pool_size))
         # Last, as far in each round from its twin as it can be.
         targets.append(aa_control(next(t for t in targets if t.kind is Kind.HAND_WRITTEN)))
         # Two at a time as well: each migration is mostly an interpreter starting up.

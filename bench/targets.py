@@ -95,6 +95,24 @@ def observability_twins(variant: Target) -> list[Target]:
     ]
 
 
+def replica_twin(variant: Target, replica_url: str, pool_size: int) -> Target:
+    """The variant reading from a streaming replica of its database (``--replica``)."""
+    return replace(
+        variant,
+        id=f"{variant.id}+replica",
+        kind=Kind.VARIANT_WITH_SETTINGS,
+        label=f"{variant.label}, reading from a replica",
+        env=(
+            ("DATABASE_REPLICA_URL", replica_url),
+            ("DB_REPLICA_POOL_MIN_SIZE", str(pool_size)),
+            ("DB_REPLICA_POOL_MAX_SIZE", str(pool_size)),
+            # One check at start-up, none during the loads: a check a second is no request's
+            # cost, and under callgrind it would be counted into the requests.
+            ("DB_REPLICA_CHECK_INTERVAL", "3600"),
+        ),
+    )
+
+
 def driver_references(bake: Bake, database_url: str) -> list[Target]:
     """The driver's hand-written app and its read rate without HTTP, on one database."""
     driver = bake.variant.driver

@@ -9,7 +9,7 @@ import logging
 import pytest
 from httpx import AsyncClient, Response
 
-from {{ cookiecutter.package_name }}.database.dependencies import get_reads
+from {{ cookiecutter.package_name }}.database.replica import get_reads
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from .conftest import serve

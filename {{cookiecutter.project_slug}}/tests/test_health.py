@@ -46,7 +46,7 @@ async def test_readiness_reports_the_database(client: AsyncClient) -> None:
     response = await client.get("/health/ready")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "replica": {"status": "disabled"}}
 {%- else %}
 
 
@@ -56,6 +56,7 @@ async def test_readiness_reports_the_database_and_pool(client: AsyncClient) -> N
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
+    assert body["replica"] == {"status": "disabled"}
     pool = body["pool"]
     assert pool["in_use"] == 0
     assert pool["max_size"] == 4

@@ -4,6 +4,7 @@ Where a read was served is told by the servers' data, not by the app: with the r
 paused, the primary has rows the replica has not."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from .postgres import (
 MAX_LAG = 2.0
 # Seconds between the apps' checks of the replica: often, so that the tests need not wait.
 CHECK_INTERVAL = 0.1
+REPLICA_LOGGER = "{{ cookiecutter.package_name }}.database.replica"
 
 
 @dataclass(frozen=True)
@@ -266,8 +268,9 @@ async def test_a_replica_past_the_lag_bound_is_not_read_until_it_catches_up(
 
 
 async def test_a_replica_that_is_down_turns_no_read_into_an_error_and_is_read_again_after(
-    replicated: Replicated,
+    replicated: Replicated, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger=REPLICA_LOGGER)
     async with app_reading_from(replicated) as client:
         created = await create(client, "survivor")
         item = f"/items/{created.json()['id']}"
@@ -289,6 +292,9 @@ async def test_a_replica_that_is_down_turns_no_read_into_an_error_and_is_read_ag
         with replay_paused(replicated):
             await create(client, "unseen-by-the-replica")
             assert names(await client.get("/items")) == ["survivor"]
+    said = [record.getMessage() for record in caplog.records if record.name == REPLICA_LOGGER]
+    assert any(line.startswith("replica not used for reads: down") for line in said), said
+    assert "replica used for reads again (was down)" in said, said
 
 
 async def test_a_promoted_replica_is_no_longer_read(promotable: Replicated) -> None:

@@ -15,7 +15,7 @@ from .database.core import open_database
 {%- if cookiecutter.connection_strategy != "per_request" %}
 from .database.pool_stats import PoolCollector
 {%- endif %}
-from .database.replica import ReplicaCollector, open_replica
+from .database.replica import Reads, ReplicaCollector, open_replica
 from .observability.error_reports import start_error_reports
 from .observability.metrics import Metrics
 from .observability.tracing import NO_TELEMETRY, Tracing, tracing_configured
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # (docs/production.md). Collected first, so that no garbage is kept for good.
             gc.collect()
             gc.freeze()
-            yield {"db": db, "replica": replica}
+            yield {"db": db, "replica": replica, "reads": Reads(db, replica)}
         finally:
             gc.unfreeze()  # for the next app in this process, as in the tests
             await close_within(opened, tracing, DATABASE_CLOSE_TIMEOUT)

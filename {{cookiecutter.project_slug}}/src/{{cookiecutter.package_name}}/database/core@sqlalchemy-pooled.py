@@ -7,6 +7,7 @@ statement timeout on its server connections (connect_query in pgbouncer.ini)."""
 request at a time as an ORM session."""
 {%- endif %}
 
+import asyncio
 import logging
 import math
 import time
@@ -178,4 +179,19 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
             yield database
     finally:
         logger.info("closing SQLAlchemy pool")
-        await run_in_threadpool(engine.dispose)
+        try:
+            await lent_connections_returned(engine)
+        finally:
+            await run_in_threadpool(engine.dispose)
+
+
+async def lent_connections_returned(engine: Engine) -> None:
+    """Wait until no connection is lent out. A wait for a session's work that was cancelled (a
+    timeout, the app stopping) leaves the work running in its worker thread: asyncio cannot stop
+    a thread. Disposed of before that thread gives its connection back, the pool would leave the
+    connection to the garbage collector, still open. The app's close bounds this wait
+    (DATABASE_CLOSE_TIMEOUT)."""
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    while pool.checkedout():  # noqa: ASYNC110 (the pool tells the event loop nothing)
+        await asyncio.sleep(0.01)

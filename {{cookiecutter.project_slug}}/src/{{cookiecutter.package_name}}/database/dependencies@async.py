@@ -1,12 +1,12 @@
-"""What endpoints ask of the database: the database itself, the one a read goes to, and units of
-work."""
+"""What endpoints ask of the database: the database itself and units of work; and what a write
+tells a client that reads from a replica after it."""
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response
 
 from .core import Database
-from .replica import READ_AFTER, Reads, Replica
+from .replica import READ_AFTER, Replica
 from .unit_of_work import UnitOfWork
 
 
@@ -21,24 +21,6 @@ async def get_database(request: Request) -> Database:
 
 
 Db = Annotated[Database, Depends(get_database)]
-
-
-async def get_reads(request: Request) -> Reads:
-    """For the one-statement reads: with a replica, the replica while it is healthy and has
-    replayed the client's X-Read-After, else the primary (database/replica.py)."""
-    replica: Replica | None = request.state.replica
-    if replica is None:
-        return Reads(request.state.db)
-    try:
-        return Reads(await replica.database_for(request.headers.get(READ_AFTER)), replica)
-    except ValueError as error:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"{READ_AFTER} must be a WAL position from a write's answer, such as 0/16B3748",
-        ) from error
-
-
-ReadOn = Annotated[Reads, Depends(get_reads)]
 
 
 async def tell_read_after(request: Request, response: Response) -> None:

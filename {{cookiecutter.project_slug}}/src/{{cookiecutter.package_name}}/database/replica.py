@@ -16,8 +16,9 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends, HTTPException, Request, status
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from pydantic import BaseModel
@@ -292,15 +293,36 @@ class ReplicaCollector(Collector):
 class Reads:
     """What a read endpoint runs its one-statement read with: ``await reads(lambda database:
     ...)``, on the database chosen for it (with a replica, ``Replica.database_for``), falling
-    over to the primary when the replica fails it."""
+    over to the primary when the replica fails it. Without a replica, the app's one instance
+    serves every request."""
 
-    __slots__ = ("_database", "_replica")
+    __slots__ = ("database", "replica")
 
     def __init__(self, database: Database, replica: Replica | None = None) -> None:
-        self._database = database
-        self._replica = replica
+        self.database = database
+        self.replica = replica
 
-    async def __call__(self, read: Callable[[Database], Awaitable[T]]) -> T:
-        if self._replica is None:
-            return await read(self._database)
-        return await self._replica.run(self._database, read)
+    # Not async: the read's own coroutine is awaited by the endpoint, with no frame between.
+    def __call__(self, read: Callable[[Database], Awaitable[T]]) -> Awaitable[T]:
+        if self.replica is None:
+            return read(self.database)
+        return self.replica.run(self.database, read)
+
+
+async def get_reads(request: Request) -> Reads:
+    """What the one-statement read endpoints take (``ReadOn``): with a replica, the replica
+    while it is healthy and has replayed the client's X-Read-After, else the primary."""
+    reads: Reads = request.state.reads
+    replica = reads.replica
+    if replica is None:
+        return reads
+    try:
+        return Reads(await replica.database_for(request.headers.get(READ_AFTER)), replica)
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{READ_AFTER} must be a WAL position from a write's answer, such as 0/16B3748",
+        ) from error
+
+
+ReadOn = Annotated[Reads, Depends(get_reads)]

@@ -5,7 +5,8 @@ the one-statement reads (ReadOn) may be served by the replica (database/replica.
 
 from fastapi import APIRouter, Request, Response, status
 
-from ..database.dependencies import ReadOn, Work, tell_read_after
+from ..database.dependencies import Work, tell_read_after
+from ..database.replica import ReadOn
 from .dependencies import Items
 from .errors import BATCH_CONFLICT, CONFLICT, NOT_FOUND, not_found, refuse_repeated_names
 from .params import ItemId, Limit, Offset

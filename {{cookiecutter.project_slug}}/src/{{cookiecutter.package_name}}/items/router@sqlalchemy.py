@@ -11,7 +11,8 @@ endpoint in a worker thread, then validates its response in a second trip to the
 from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from ..database.dependencies import ReadOn, Work, tell_read_after
+from ..database.dependencies import Work, tell_read_after
+from ..database.replica import ReadOn
 from ..database.unit_of_work import UnitOfWork
 from .dependencies import Items
 from .errors import BATCH_CONFLICT, CONFLICT, NOT_FOUND, not_found, refuse_repeated_names
