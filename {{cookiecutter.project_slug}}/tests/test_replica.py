@@ -241,7 +241,7 @@ async def test_a_position_ahead_of_the_primary_is_clamped_to_it(replicated: Repl
 @pytest.mark.driver_independent  # database/replica.py and the dependency only
 async def test_a_position_that_is_not_one_is_answered_400(replicated: Replicated) -> None:
     async with app_reading_from(replicated) as client:
-        for wrong in ["yesterday", "0/", "1/2/3", "G/0", "123456789/0"]:
+        for wrong in ["yesterday", "0/", "1/2/3", "G/0", "123456789/0", "-1/0", "0x1/0"]:
             response = await client.get("/items", headers={READ_AFTER: wrong})
             assert response.status_code == 400, wrong
             assert READ_AFTER in response.json()["detail"]

@@ -11,6 +11,8 @@ again. Writes, units of work and everything in a transaction use the primary onl
 import asyncio
 import contextlib
 import logging
+import math
+import re
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,6 +36,8 @@ READ_AFTER = "X-Read-After"
 
 # Seconds the check's queries may take, each.
 CHECK_TIMEOUT = 0.5
+# Each half of a WAL position as PostgreSQL writes it: 1 to 8 hexadecimal digits.
+HEX_HALF = re.compile(r"[0-9A-Fa-f]{1,8}")
 
 FetchRow = Callable[[str], Awaitable[tuple[Any, ...]]]
 T = TypeVar("T")
@@ -69,7 +73,7 @@ def parse_lsn(text: str) -> int:
     """A WAL position as PostgreSQL writes it (two hexadecimal halves, ``16/B374D848``) as a
     number of bytes. ValueError when it is not one."""
     high, slash, low = text.strip().partition("/")
-    if not slash or not (0 < len(high) <= 8 and 0 < len(low) <= 8):
+    if not (slash and HEX_HALF.fullmatch(high) and HEX_HALF.fullmatch(low)):
         raise ValueError(f"not a WAL position: {text!r}")
     return (int(high, 16) << 32) | int(low, 16)
 
@@ -94,6 +98,7 @@ class Replica:
         self.lag_bytes: int | None = None
         self._replayed = -1
         self._primary_position = 0  # the highest this process has seen
+        self._primary_read_at = -math.inf  # when a check last began to read it
         # The primary's positions at the last checks, (time.monotonic(), position), oldest first:
         # the replica is as fresh as the newest of them it has replayed.
         self._history: deque[tuple[float, int]] = deque()
@@ -125,7 +130,10 @@ class Replica:
             # every read waiting likewise: a real position is then behind the primary's, and one
             # still ahead is clamped to it, so that a client cannot send every read to the
             # primary.
+            asked = time.monotonic()
             await self._fresh_check()
+            if self._primary_read_at < asked:  # no fresh position: the primary is the safe one
+                return self._counted(self.primary, "primary", "not_replayed")
             position = min(position, self._primary_position)
             if self.status is not ReplicaStatus.OK:
                 return self._counted(self.primary, "primary", self.status)
@@ -184,9 +192,11 @@ class Replica:
     async def check(self) -> None:
         """Read the primary's position, then the replica's state, and decide."""
         try:
+            started = time.monotonic()
             async with asyncio.timeout(CHECK_TIMEOUT):
                 (text,) = await self.primary.fetch_row(PRIMARY_POSITION)
             self._primary_position = max(self._primary_position, parse_lsn(text))
+            self._primary_read_at = started
             self._remember(self._primary_position)
         except Exception as error:  # the primary's own failures are the requests' to answer
             logger.debug("replica check: primary position not read: %r", error)
