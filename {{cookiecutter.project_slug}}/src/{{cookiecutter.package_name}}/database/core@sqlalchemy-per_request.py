@@ -34,7 +34,7 @@ class Database(Sessions):
 
     async def fetch_row(self, query: str) -> tuple[Any, ...]:
         """The one row a query without parameters returns (the replica's checks)."""
-        return await run_in_threadpool(self.read_row, query)
+        return await self.run(self.read_row, query)
 
 
 def create_database_engine(settings: Settings) -> Engine:

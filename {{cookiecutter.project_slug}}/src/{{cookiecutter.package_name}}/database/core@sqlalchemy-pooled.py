@@ -82,8 +82,7 @@ class Database(Sessions):
 
     async def fetch_row(self, query: str) -> tuple[Any, ...]:
         """The one row a query without parameters returns (the replica's checks)."""
-        async with self.reserved_connection():
-            return await self.fetch_row_reserved(query)
+        return await self.run(self.read_row, query)
 
     async def fetch_row_reserved(self, query: str) -> tuple[Any, ...]:
         """``fetch_row`` on the connection the caller has reserved already (an endpoint's)."""

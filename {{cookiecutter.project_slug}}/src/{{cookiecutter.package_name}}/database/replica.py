@@ -164,8 +164,11 @@ class Replica:
         """The primary's WAL position now: after a commit, where a replica must have replayed
         to show it. Read with the primary's ``fetch_row``, unless given another."""
         (text,) = await (fetch_row or self.primary.fetch_row)(PRIMARY_POSITION)
-        self._primary_position = max(self._primary_position, parse_lsn(text))
+        self._saw_primary_at(text)
         return str(text)
+
+    def _saw_primary_at(self, position: str) -> None:
+        self._primary_position = max(self._primary_position, parse_lsn(position))
 
     async def _fresh_check(self) -> None:
         if self._next_check is None:
@@ -202,7 +205,7 @@ class Replica:
             started = time.monotonic()
             async with asyncio.timeout(CHECK_TIMEOUT):
                 (text,) = await self.primary.fetch_row(PRIMARY_POSITION)
-            self._primary_position = max(self._primary_position, parse_lsn(text))
+            self._saw_primary_at(text)
             self._primary_read_at = started
             self._remember(self._primary_position)
         except Exception as error:  # the primary's own failures are the requests' to answer
